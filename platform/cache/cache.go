@@ -1,0 +1,347 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/selfdb/selfdb/platform/config"
+)
+
+// tombstoneTTL is how long an invalidated key refuses to be re-filled; longer
+// than any load from Postgres takes.
+const tombstoneTTL = 5 * time.Second
+
+// maxPending bounds the invalidations kept while memcached is unreachable;
+// past it, recovery flushes the whole cache instead of replaying.
+const maxPending = 10000
+
+var tombstone = []byte{0}
+
+// Cache is the process's handle on memcached. The zero of servers disables it:
+// every Get misses and every write is a no-op.
+type Cache struct {
+	client *memcache.Client
+	prefix string
+	ttl    time.Duration
+	log    *zap.Logger
+	group  singleflight.Group
+	br     breaker
+
+	pendingMu sync.Mutex
+	pending   map[string]struct{}
+	overflow  bool
+
+	requests *prometheus.CounterVec
+	up       prometheus.Gauge
+}
+
+// New builds the cache from the configuration and registers its metrics. It
+// never fails because memcached is down.
+func New(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) *Cache {
+	c := &Cache{
+		prefix:  cfg.CachePrefix,
+		ttl:     cfg.CacheTTLDuration(),
+		log:     log.Named("cache"),
+		pending: map[string]struct{}{},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "selfdb_cache_requests_total",
+			Help: "Cache look-ups and writes by result (hit, miss, error, set, delete).",
+		}, []string{"result"}),
+		up: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "selfdb_cache_up",
+			Help: "1 while memcached is reachable (circuit closed), 0 while the circuit is open or the cache is disabled.",
+		}),
+	}
+	reg.MustRegister(c.requests, c.up)
+	if servers := cfg.MemcachedServers(); len(servers) > 0 {
+		c.client = memcache.New(servers...)
+		c.client.Timeout = cfg.MemcachedTimeout
+		c.client.MaxIdleConns = 64
+	}
+	c.br.onChange = c.stateChanged
+	return c
+}
+
+// Enabled reports whether a memcached address is configured.
+func (c *Cache) Enabled() bool { return c.client != nil }
+
+// Up reports whether memcached is configured and its circuit is closed.
+func (c *Cache) Up() bool { return c.client != nil && c.br.closed() }
+
+// Start pings memcached once so that the breaker starts in the right state.
+func (c *Cache) Start() {
+	if c.client == nil {
+		c.log.Info("memcached disabled (MEMCACHED_ADDR is empty)")
+		return
+	}
+	c.Ping()
+	if c.Up() {
+		c.up.Set(1)
+	}
+}
+
+// Ping checks memcached now (ignoring the back-off) and reports whether it is up.
+func (c *Cache) Ping() bool {
+	if c.client == nil {
+		return false
+	}
+	err := c.client.Ping()
+	c.br.record(isFailure(err), true)
+	return err == nil
+}
+
+// Key builds a full key from its parts: Key("users", id) = "<prefix>users:<id>".
+func (c *Cache) Key(parts ...string) string {
+	n := len(c.prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, c.prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = append(b, p...)
+	}
+	return safeKey(string(b))
+}
+
+// safeKey keeps keys within memcached's rules (≤250 bytes, no spaces or
+// control characters) by hashing any that aren't.
+func safeKey(k string) string {
+	ok := len(k) <= 250
+	for i := 0; ok && i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			ok = false
+		}
+	}
+	if ok {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "h:" + hex.EncodeToString(sum[:])
+}
+
+// isFailure tells memcached being unreachable or broken from ordinary answers.
+func isFailure(err error) bool {
+	switch {
+	case err == nil,
+		errors.Is(err, memcache.ErrCacheMiss),
+		errors.Is(err, memcache.ErrNotStored),
+		errors.Is(err, memcache.ErrCASConflict),
+		errors.Is(err, memcache.ErrMalformedKey):
+		return false
+	}
+	return true
+}
+
+// do runs op if the breaker lets it, recording the outcome.
+func (c *Cache) do(op func() error) error {
+	if c.client == nil {
+		return errDisabled
+	}
+	probe, ok := c.br.allow()
+	if !ok {
+		return errOpen
+	}
+	err := op()
+	c.br.record(isFailure(err), probe)
+	if isFailure(err) {
+		c.requests.WithLabelValues("error").Inc()
+	}
+	return err
+}
+
+var (
+	errDisabled = errors.New("cache: disabled")
+	errOpen     = errors.New("cache: circuit open")
+)
+
+// Get loads key into dst. It reports a hit; any failure is a miss.
+func (c *Cache) Get(key string, dst any) bool {
+	var item *memcache.Item
+	err := c.do(func() (err error) { item, err = c.client.Get(key); return err })
+	if err != nil || len(item.Value) == 0 || item.Value[0] == tombstone[0] {
+		c.requests.WithLabelValues("miss").Inc()
+		return false
+	}
+	if json.Unmarshal(item.Value, dst) != nil {
+		c.requests.WithLabelValues("miss").Inc()
+		return false
+	}
+	c.requests.WithLabelValues("hit").Inc()
+	return true
+}
+
+// Set stores v under key for the default TTL (or ttl if positive).
+func (c *Cache) Set(key string, v any, ttl time.Duration) {
+	c.store(key, v, ttl, false)
+}
+
+func (c *Cache) store(key string, v any, ttl time.Duration, onlyIfAbsent bool) {
+	if c.client == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log.Warn("cache: value not encodable", zap.String("key", key), zap.Error(err))
+		return
+	}
+	item := &memcache.Item{Key: key, Value: b, Expiration: c.seconds(ttl)}
+	_ = c.do(func() error {
+		if onlyIfAbsent {
+			return c.client.Add(item)
+		}
+		return c.client.Set(item)
+	})
+	c.requests.WithLabelValues("set").Inc()
+}
+
+func (c *Cache) seconds(ttl time.Duration) int32 {
+	if ttl <= 0 {
+		ttl = c.ttl
+	}
+	s := int32(ttl / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// Invalidate makes keys miss everywhere (every instance shares memcached).
+// Call it after the write has committed. While memcached is unreachable the
+// keys are remembered and invalidated when it returns.
+func (c *Cache) Invalidate(keys ...string) {
+	if c.client == nil {
+		return
+	}
+	for _, k := range keys {
+		c.requests.WithLabelValues("delete").Inc()
+		err := c.do(func() error {
+			return c.client.Set(&memcache.Item{Key: k, Value: tombstone, Expiration: c.seconds(tombstoneTTL)})
+		})
+		if err != nil && isFailure(err) || errors.Is(err, errOpen) {
+			c.remember(k)
+		}
+	}
+}
+
+func (c *Cache) remember(k string) {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if len(c.pending) >= maxPending {
+		c.overflow = true
+		return
+	}
+	c.pending[k] = struct{}{}
+}
+
+// replay runs the invalidations missed while memcached was unreachable.
+func (c *Cache) replay() {
+	c.pendingMu.Lock()
+	keys := c.pending
+	overflow := c.overflow
+	c.pending = map[string]struct{}{}
+	c.overflow = false
+	c.pendingMu.Unlock()
+	if overflow {
+		if err := c.client.FlushAll(); err != nil {
+			c.log.Warn("cache: flush after outage failed", zap.Error(err))
+		}
+		return
+	}
+	for k := range keys {
+		c.Invalidate(k)
+	}
+}
+
+// GetOrLoad returns the cached value for key, or calls load once per process
+// for concurrent callers, caches its result (for ttl, or the default TTL) and
+// returns it. Errors from load are returned and not cached.
+func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Duration, load func(ctx context.Context) (T, error)) (T, error) {
+	var v T
+	if c.Get(key, &v) {
+		return v, nil
+	}
+	ch := c.group.DoChan(key, func() (any, error) {
+		// The load outlives a caller that gives up: others may be waiting on it.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		v, err := load(lctx)
+		if err != nil {
+			return v, err
+		}
+		c.store(key, v, ttl, true)
+		return v, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return v, r.Err
+		}
+		return r.Val.(T), nil
+	case <-ctx.Done():
+		return v, ctx.Err()
+	}
+}
+
+// Incr adds delta to the counter at key, creating it with ttl when absent,
+// and returns the new value. It fails when memcached is unreachable; callers
+// (rate limiters) then fall back to a per-process count.
+func (c *Cache) Incr(key string, delta uint64, ttl time.Duration) (uint64, error) {
+	var n uint64
+	err := c.do(func() error {
+		var err error
+		for range 3 {
+			n, err = c.client.Increment(key, delta)
+			if !errors.Is(err, memcache.ErrCacheMiss) {
+				return err
+			}
+			err = c.client.Add(&memcache.Item{Key: key, Value: []byte(strconv.FormatUint(delta, 10)), Expiration: c.seconds(ttl)})
+			if err == nil {
+				n = delta
+				return nil
+			}
+			if !errors.Is(err, memcache.ErrNotStored) {
+				return err
+			}
+		}
+		return err
+	})
+	return n, err
+}
+
+// Delete removes key outright (counters, not cached rows: use Invalidate).
+func (c *Cache) Delete(key string) {
+	_ = c.do(func() error { return c.client.Delete(key) })
+}
+
+func (c *Cache) stateChanged(up bool) {
+	if up {
+		c.up.Set(1)
+		c.log.Info("memcached reachable again; cache in use")
+		go c.replay()
+		return
+	}
+	c.up.Set(0)
+	c.log.Warn("memcached unreachable; serving from Postgres until it returns")
+}
+
+// Close releases idle connections.
+func (c *Cache) Close() {
+	if c.client != nil {
+		_ = c.client.Close()
+	}
+}

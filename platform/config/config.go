@@ -1,0 +1,266 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is the whole server's configuration. Field tags name the environment
+// variable and its default.
+type Config struct {
+	// Env is "production" (default) or "development"; development relaxes the
+	// start-up refusals for default secrets.
+	Env string `env:"SELFDB_ENV" envDefault:"production"`
+
+	APIHost   string `env:"API_HOST" envDefault:"0.0.0.0"`
+	APIPort   int    `env:"API_PORT" envDefault:"8000"`
+	AnonKey   string `env:"ANON_KEY"`
+	PublicURL string `env:"PUBLIC_URL"`
+	// StorageServiceExternalURL is the Python version's name for PublicURL, read as a fallback.
+	StorageServiceExternalURL string        `env:"STORAGE_SERVICE_EXTERNAL_URL"`
+	CORSOrigins               string        `env:"CORS_ORIGINS" envDefault:"*"`
+	BodyLimitBytes            int           `env:"BODY_LIMIT_BYTES" envDefault:"10485760"`
+	MaxUploadBytes            int64         `env:"MAX_UPLOAD_BYTES" envDefault:"5368709120"`
+	ReadTimeout               time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"60s"`
+	IdleTimeout               time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	ShutdownTimeout           time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	MetricsEnabled            bool          `env:"METRICS_ENABLED" envDefault:"true"`
+	AccessLog                 bool          `env:"ACCESS_LOG" envDefault:"true"`
+	AdminAddr                 string        `env:"ADMIN_ADDR"`
+
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+
+	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"postgres://postgres:postgres@localhost:5432/selfdb?sslmode=disable"`
+	DBMaxOpenConns    int           `env:"DB_MAX_OPEN_CONNS"`
+	DBMaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS"`
+	DBConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
+	DBDialTimeout     time.Duration `env:"DB_DIAL_TIMEOUT" envDefault:"2s"`
+	DBReadTimeout     time.Duration `env:"DB_READ_TIMEOUT" envDefault:"60s"`
+	DBStartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"10s"`
+	MigrateOnStart    bool          `env:"MIGRATE_ON_START" envDefault:"true"`
+
+	MemcachedAddr    string        `env:"MEMCACHED_ADDR" envDefault:"localhost:11211"`
+	MemcachedTimeout time.Duration `env:"MEMCACHED_TIMEOUT" envDefault:"100ms"`
+	CacheTTL         int           `env:"CACHE_TTL" envDefault:"300"`
+	CachePrefix      string        `env:"CACHE_PREFIX" envDefault:"selfdb:v1:"`
+
+	SecretKey                string `env:"SECRET_KEY"`
+	AccessTokenExpireMinutes int    `env:"ACCESS_TOKEN_EXPIRE_MINUTES" envDefault:"60"`
+	RefreshTokenExpireDays   int    `env:"REFRESH_TOKEN_EXPIRE_DAYS" envDefault:"30"`
+	AuthRefreshRotation      bool   `env:"AUTH_REFRESH_ROTATION" envDefault:"false"`
+	BcryptCost               int    `env:"BCRYPT_COST" envDefault:"12"`
+	DefaultAdminEmail        string `env:"DEFAULT_ADMIN_EMAIL" envDefault:"admin@example.com"`
+	DefaultAdminPassword     string `env:"DEFAULT_ADMIN_PASSWORD" envDefault:"adminpassword"`
+
+	StoragePath string `env:"STORAGE_PATH" envDefault:"./data/storage"`
+}
+
+// Load reads the environment and validates the result.
+func Load() (*Config, error) {
+	return Parse(nil)
+}
+
+// Parse reads the configuration from environ (nil: the process environment)
+// and validates it.
+func Parse(environ map[string]string) (*Config, error) {
+	cfg := &Config{}
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	if err := env.ParseWithOptions(cfg, opts); err != nil {
+		return nil, describe(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// describe rewrites caarlos0/env's errors so that each names the variable.
+func describe(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: %w", err)
+	}
+	msgs := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(pe.Name), pe.Err))
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+}
+
+// envName maps a Config field name to its variable.
+func envName(field string) string {
+	for _, v := range Variables() {
+		if v.Field == field {
+			return v.Name
+		}
+	}
+	return field
+}
+
+// Dev reports whether the server runs in development mode.
+func (c *Config) Dev() bool { return c.Env == "development" || c.Env == "dev" }
+
+// Validate checks values that the types alone don't.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, name+": "+fmt.Sprintf(format, args...))
+	}
+	switch c.Env {
+	case "production", "development", "dev":
+	default:
+		bad("SELFDB_ENV", "must be production or development, got %q", c.Env)
+	}
+	if c.APIPort < 0 || c.APIPort > 65535 {
+		bad("API_PORT", "must be 0-65535, got %d", c.APIPort)
+	}
+	if c.AnonKey == "" {
+		bad("ANON_KEY", "is required")
+	}
+	if _, err := NormalizeDatabaseURL(c.DatabaseURL); err != nil {
+		bad("DATABASE_URL", "%v", err)
+	}
+	if c.PublicBaseURL() != "" {
+		if u, err := url.Parse(c.PublicBaseURL()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("PUBLIC_URL", "must be an absolute http(s) URL, got %q", c.PublicBaseURL())
+		}
+	}
+	if c.BodyLimitBytes <= 0 {
+		bad("BODY_LIMIT_BYTES", "must be positive")
+	}
+	if c.MaxUploadBytes <= 0 {
+		bad("MAX_UPLOAD_BYTES", "must be positive")
+	}
+	if c.DBMaxOpenConns < 0 {
+		bad("DB_MAX_OPEN_CONNS", "must not be negative")
+	}
+	if c.DBMaxIdleConns < 0 {
+		bad("DB_MAX_IDLE_CONNS", "must not be negative")
+	}
+	if c.CacheTTL <= 0 {
+		bad("CACHE_TTL", "must be positive seconds")
+	}
+	if c.MemcachedTimeout <= 0 {
+		bad("MEMCACHED_TIMEOUT", "must be positive")
+	}
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		bad("LOG_FORMAT", "must be json or console, got %q", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.AccessTokenExpireMinutes <= 0 {
+		bad("ACCESS_TOKEN_EXPIRE_MINUTES", "must be positive")
+	}
+	if c.RefreshTokenExpireDays <= 0 {
+		bad("REFRESH_TOKEN_EXPIRE_DAYS", "must be positive")
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		bad("BCRYPT_COST", "must be 4-31, got %d", c.BcryptCost)
+	}
+	if c.StoragePath == "" {
+		bad("STORAGE_PATH", "is required")
+	}
+	if !c.Dev() {
+		if len(c.SecretKey) < 32 {
+			bad("SECRET_KEY", "must be at least 32 characters outside development mode (generate one with `openssl rand -hex 32`)")
+		}
+		if c.DefaultAdminPassword == "adminpassword" {
+			bad("DEFAULT_ADMIN_PASSWORD", "must not be the well-known default outside development mode")
+		}
+	} else if c.SecretKey == "" {
+		bad("SECRET_KEY", "is required")
+	}
+	if len(errs) > 0 {
+		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Addr is the HTTP listen address.
+func (c *Config) Addr() string { return fmt.Sprintf("%s:%d", c.APIHost, c.APIPort) }
+
+// PublicBaseURL is the base of absolute URLs handed to clients, without a
+// trailing slash: PUBLIC_URL, else STORAGE_SERVICE_EXTERNAL_URL, else empty
+// (callers then use the request's own scheme and host).
+func (c *Config) PublicBaseURL() string {
+	u := c.PublicURL
+	if u == "" {
+		u = c.StorageServiceExternalURL
+	}
+	return strings.TrimRight(u, "/")
+}
+
+// MemcachedServers is the parsed MEMCACHED_ADDR list; empty disables the cache.
+func (c *Config) MemcachedServers() []string {
+	var out []string
+	for _, s := range strings.Split(c.MemcachedAddr, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MaxOpenConns is DB_MAX_OPEN_CONNS, or 4×GOMAXPROCS when unset.
+func (c *Config) MaxOpenConns() int {
+	if c.DBMaxOpenConns > 0 {
+		return c.DBMaxOpenConns
+	}
+	return 4 * runtime.GOMAXPROCS(0)
+}
+
+// MaxIdleConns is DB_MAX_IDLE_CONNS, or MaxOpenConns when unset.
+func (c *Config) MaxIdleConns() int {
+	if c.DBMaxIdleConns > 0 {
+		return c.DBMaxIdleConns
+	}
+	return c.MaxOpenConns()
+}
+
+// CacheTTLDuration is CACHE_TTL as a duration.
+func (c *Config) CacheTTLDuration() time.Duration { return time.Duration(c.CacheTTL) * time.Second }
+
+// NormalizeDatabaseURL accepts postgresql://, postgres:// and the Python
+// version's postgresql+asyncpg:// and returns a postgres:// URL for pgdriver.
+func NormalizeDatabaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql", "postgresql+asyncpg", "postgres+asyncpg":
+		u.Scheme = "postgres"
+	default:
+		return "", fmt.Errorf("scheme must be postgresql:// or postgres://, got %q", u.Scheme)
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return "", fmt.Errorf("host is missing")
+	}
+	q := u.Query()
+	// pgdriver defaults to TLS; local and compose deployments don't use it.
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

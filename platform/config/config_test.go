@@ -1,0 +1,126 @@
+package config_test
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/selfdb/selfdb/platform/config"
+)
+
+func base() map[string]string {
+	return map[string]string{
+		"ANON_KEY":               "anon",
+		"SECRET_KEY":             strings.Repeat("s", 32),
+		"DEFAULT_ADMIN_PASSWORD": "a-real-password",
+	}
+}
+
+// Every variable in code is documented, with the same default, in the example file.
+func TestExampleEnvDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../configs/selfdb.example.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*)=(.*)$`).FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = m[2]
+	}
+	for _, v := range config.Variables() {
+		got, ok := documented[v.Name]
+		if !ok {
+			t.Errorf("%s is read by the server but not documented in configs/selfdb.example.env", v.Name)
+			continue
+		}
+		if v.Default != "" && got != v.Default {
+			t.Errorf("%s: example says %q, code default is %q", v.Name, got, v.Default)
+		}
+	}
+	if len(config.Variables()) < 30 {
+		t.Errorf("only %d variables found; the reflection walk is broken", len(config.Variables()))
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"API_PORT":              "eighty",
+		"CACHE_TTL":             "-1",
+		"LOG_FORMAT":            "xml",
+		"DATABASE_URL":          "mysql://x/y",
+		"SELFDB_ENV":            "staging",
+		"BCRYPT_COST":           "99",
+		"DB_DIAL_TIMEOUT":       "soon",
+		"PUBLIC_URL":            "not a url",
+		"MAX_UPLOAD_BYTES":      "0",
+		"ANON_KEY":              "",
+		"AUTH_REFRESH_ROTATION": "maybe",
+	}
+	for name, val := range cases {
+		env := base()
+		env[name] = val
+		_, err := config.Parse(env)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the variable", name, val, err)
+		}
+	}
+}
+
+func TestProductionRefusesDefaults(t *testing.T) {
+	env := base()
+	env["DEFAULT_ADMIN_PASSWORD"] = "adminpassword"
+	if _, err := config.Parse(env); err == nil || !strings.Contains(err.Error(), "DEFAULT_ADMIN_PASSWORD") {
+		t.Errorf("default admin password accepted in production: %v", err)
+	}
+	env = base()
+	env["SECRET_KEY"] = "short"
+	if _, err := config.Parse(env); err == nil || !strings.Contains(err.Error(), "SECRET_KEY") {
+		t.Errorf("weak secret accepted in production: %v", err)
+	}
+	env = base()
+	env["SELFDB_ENV"] = "development"
+	env["DEFAULT_ADMIN_PASSWORD"] = "adminpassword"
+	if _, err := config.Parse(env); err != nil {
+		t.Errorf("development mode refused defaults: %v", err)
+	}
+	if _, err := config.Parse(base()); err != nil {
+		t.Errorf("valid production config refused: %v", err)
+	}
+}
+
+func TestNormalizeDatabaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgresql://u:p@h:5432/db":              "postgres://u:p@h:5432/db?sslmode=disable",
+		"postgres://u@h/db?sslmode=require":       "postgres://u@h/db?sslmode=require",
+		"postgresql+asyncpg://u:p@db:5432/selfdb": "postgres://u:p@db:5432/selfdb?sslmode=disable",
+	} {
+		got, err := config.NormalizeDatabaseURL(in)
+		if err != nil || got != want {
+			t.Errorf("%s → %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"mysql://h/db", "postgres:///db", "::"} {
+		if _, err := config.NormalizeDatabaseURL(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func TestDerived(t *testing.T) {
+	env := base()
+	env["MEMCACHED_ADDR"] = " a:1, b:2 ,"
+	env["STORAGE_SERVICE_EXTERNAL_URL"] = "https://files.example/"
+	cfg, err := config.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.MemcachedServers(); len(s) != 2 || s[0] != "a:1" || s[1] != "b:2" {
+		t.Errorf("servers %v", s)
+	}
+	if cfg.PublicBaseURL() != "https://files.example" {
+		t.Errorf("fallback public URL %q", cfg.PublicBaseURL())
+	}
+	if cfg.MaxOpenConns() <= 0 || cfg.MaxIdleConns() != cfg.MaxOpenConns() {
+		t.Errorf("pool %d/%d", cfg.MaxOpenConns(), cfg.MaxIdleConns())
+	}
+}

@@ -1,0 +1,28 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Variable describes one environment variable of Config.
+type Variable struct {
+	Name    string
+	Field   string
+	Default string
+}
+
+// Variables lists every variable Config reads, in declaration order.
+func Variables() []Variable {
+	t := reflect.TypeOf(Config{})
+	out := make([]Variable, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" {
+			continue
+		}
+		out = append(out, Variable{Name: name, Field: f.Name, Default: f.Tag.Get("envDefault")})
+	}
+	return out
+}

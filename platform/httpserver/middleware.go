@@ -1,0 +1,171 @@
+package httpserver
+
+import (
+	"crypto/subtle"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/selfdb/selfdb/platform/logging"
+)
+
+// requestID takes a sane incoming X-Request-ID or makes one, and echoes it.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !validRequestID(id) {
+		id = uuid.NewString()
+	}
+	c.Locals(logging.RequestIDKey, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if ch <= ' ' || ch >= 0x7f || ch == '"' || ch == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// observer logs each request once and records its metrics. Errors are
+// rendered here (through the one ErrorHandler) so the logged status is the
+// one sent.
+type observer struct {
+	log       *zap.Logger
+	accessLog bool
+	onError   fiber.ErrorHandler
+	duration  *prometheus.HistogramVec
+	inFlight  prometheus.Gauge
+}
+
+func newObserver(log *zap.Logger, accessLog bool, onError fiber.ErrorHandler, reg prometheus.Registerer) *observer {
+	o := &observer{
+		log: log.Named("http"), accessLog: accessLog, onError: onError,
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "selfdb_http_request_duration_seconds",
+			Help:    "HTTP request duration by method, route pattern and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "selfdb_http_requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+	}
+	reg.MustRegister(o.duration, o.inFlight)
+	return o
+}
+
+func (o *observer) handle(c *fiber.Ctx) error {
+	start := time.Now()
+	o.inFlight.Inc()
+	defer o.inFlight.Dec()
+	if err := c.Next(); err != nil {
+		if herr := o.onError(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	elapsed := time.Since(start)
+	// Global middleware is mounted at "/": a request that ends there matched no route.
+	route := c.Route().Path
+	if route == "/" && c.Path() != "/" {
+		route = "unmatched"
+	}
+	o.duration.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+	if o.accessLog {
+		o.log.Info("request",
+			zap.String("request_id", logging.RequestID(c)),
+			zap.String("method", c.Method()),
+			zap.String("path", c.Path()),
+			zap.Int("status", status),
+			zap.Duration("latency", elapsed),
+			zap.String("ip", c.IP()),
+		)
+	}
+	return nil
+}
+
+// publicPath reports the paths that need no anon key (api.md §0.2).
+func publicPath(method, path string) bool {
+	if method == fiber.MethodOptions {
+		return true
+	}
+	switch strings.TrimRight(path, "/") {
+	case "/docs", "/redoc", "/openapi.json", "/api/v1/docs", "/api/v1/redoc", "/api/v1/openapi.json",
+		"/metrics", "/healthz", "/readyz", "/api/v1/realtime/ws":
+		return true
+	}
+	return strings.HasPrefix(path, "/static/") || strings.HasPrefix(path, "/files/")
+}
+
+// AnonKey returns the key a request carries in any of the four accepted
+// places (headers apikey / anon-key, query ?apikey= / ?anon-key=).
+func AnonKey(c *fiber.Ctx) string {
+	if k := c.Get("apikey"); k != "" {
+		return k
+	}
+	if k := c.Get("anon-key"); k != "" {
+		return k
+	}
+	if k := c.Query("apikey"); k != "" {
+		return k
+	}
+	return c.Query("anon-key")
+}
+
+// anonGate refuses requests without the project's anon key.
+func anonGate(key string) fiber.Handler {
+	want := []byte(key)
+	return func(c *fiber.Ctx) error {
+		if publicPath(c.Method(), c.Path()) {
+			return c.Next()
+		}
+		if subtle.ConstantTimeCompare([]byte(AnonKey(c)), want) != 1 {
+			return ErrAnonKey
+		}
+		return c.Next()
+	}
+}
+
+// bodyLimit bounds request bodies that Fiber streams (it only buffers bodies
+// up to the limit itself). Paths under a Streamer's prefixes are left to
+// their handlers.
+func bodyLimit(limit int, streamPrefixes []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		for _, p := range streamPrefixes {
+			if strings.HasPrefix(c.Path(), p) {
+				return c.Next()
+			}
+		}
+		req := c.Request()
+		if req.Header.ContentLength() > limit {
+			// The unread body can't be followed by another request on this connection.
+			c.Response().SetConnectionClose()
+			return ErrBodyTooLarge
+		}
+		if req.IsBodyStream() {
+			body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+			if err != nil {
+				return fiber.NewError(fiber.StatusBadRequest, "could not read request body")
+			}
+			if len(body) > limit {
+				c.Response().SetConnectionClose()
+				return ErrBodyTooLarge
+			}
+			req.SetBodyRaw(body)
+		}
+		return c.Next()
+	}
+}

@@ -1,0 +1,135 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/selfdb/selfdb/platform/config"
+)
+
+// Params are New's dependencies.
+type Params struct {
+	fx.In
+	Config   *config.Config
+	Logger   *zap.Logger
+	Registry *prometheus.Registry
+	Routes   []Routes `group:"routes"`
+}
+
+// New builds the Fiber app with the global middleware chain and every
+// module's routes. It fails on a duplicate method+path.
+func New(p Params) (*fiber.App, error) {
+	eh := newErrorHandler(p.Logger, p.Registry)
+	app := fiber.New(fiber.Config{
+		AppName:                      "selfdb",
+		DisableStartupMessage:        true,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    p.Config.BodyLimitBytes,
+		ReadTimeout:                  p.Config.ReadTimeout,
+		IdleTimeout:                  p.Config.IdleTimeout,
+		ReadBufferSize:               16 * 1024,
+		ErrorHandler:                 eh.Handle,
+		// Never 307 on a trailing slash: /users and /users/ are one route.
+		StrictRouting: false,
+	})
+
+	var streamPrefixes []string
+	for _, r := range p.Routes {
+		if s, ok := r.(Streamer); ok {
+			streamPrefixes = append(streamPrefixes, s.StreamPrefixes()...)
+		}
+	}
+
+	app.Use(requestID)
+	app.Use(newObserver(p.Logger, p.Config.AccessLog, eh.Handle, p.Registry).handle)
+	app.Use(recover.New(recover.Config{
+		EnableStackTrace: true,
+		StackTraceHandler: func(c *fiber.Ctx, e any) {
+			p.Logger.Error("panic in handler", zap.Any("panic", e), zap.Stack("stack"))
+		},
+	}))
+	app.Use(cors.New(cors.Config{
+		AllowOrigins:  p.Config.CORSOrigins,
+		AllowMethods:  "GET,POST,HEAD,PUT,DELETE,PATCH,OPTIONS",
+		ExposeHeaders: "Content-Type,Authorization,Content-Range,Accept-Ranges,Content-Disposition,Content-Length,ETag,Last-Modified,Retry-After,X-Request-ID",
+		MaxAge:        86400,
+	}))
+	app.Use(bodyLimit(p.Config.BodyLimitBytes, streamPrefixes))
+	app.Use(anonGate(p.Config.AnonKey))
+
+	if p.Config.MetricsEnabled {
+		h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(p.Registry, promhttp.HandlerOpts{}))
+		app.Get("/metrics", func(c *fiber.Ctx) error {
+			h(c.Context())
+			return nil
+		})
+	}
+	for _, r := range p.Routes {
+		r.Register(app)
+	}
+	if err := checkDuplicates(app); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// checkDuplicates refuses two handlers for one method and path.
+func checkDuplicates(app *fiber.App) error {
+	seen := map[string]int{}
+	for _, r := range app.GetRoutes(true) {
+		seen[r.Method+" "+r.Path]++
+	}
+	var dups []string
+	for k, n := range seen {
+		if n > 1 {
+			dups = append(dups, k)
+		}
+	}
+	if len(dups) > 0 {
+		sort.Strings(dups)
+		return fmt.Errorf("httpserver: duplicate routes: %s", strings.Join(dups, ", "))
+	}
+	return nil
+}
+
+// Listener is the server's bound socket, for tests and the start-up banner.
+type Listener struct{ net.Listener }
+
+// Serve binds the listener at start and drains in-flight requests at stop.
+func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger) *Listener {
+	l := &Listener{}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", cfg.Addr())
+			if err != nil {
+				return fmt.Errorf("API_PORT: listen on %s: %w", cfg.Addr(), err)
+			}
+			l.Listener = ln
+			go func() {
+				if err := app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+					log.Error("http server stopped", zap.Error(err))
+				}
+			}()
+			log.Info("serving", zap.String("addr", ln.Addr().String()))
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			return app.ShutdownWithContext(ctx)
+		},
+	})
+	return l
+}
