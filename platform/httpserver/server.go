@@ -81,6 +81,7 @@ func New(p Params) (*fiber.App, error) {
 	for _, r := range p.Routes {
 		r.Register(app)
 	}
+	registerDocs(app)
 	if err := checkDuplicates(app); err != nil {
 		return nil, err
 	}

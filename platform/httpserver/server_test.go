@@ -24,6 +24,7 @@ type probeRoutes struct{}
 func (probeRoutes) Register(r fiber.Router) {
 	r.Get("/api/v1/probe/panic", func(*fiber.Ctx) error { panic("boom: secret internals") })
 	r.Get("/api/v1/probe/items", func(c *fiber.Ctx) error { return c.JSON([]int{1}) })
+	r.Get("/api/v1/probe/items/:item_id", func(c *fiber.Ctx) error { return c.SendString(c.Params("item_id")) })
 	r.Post("/api/v1/probe/echo", func(c *fiber.Ctx) error { return c.Send(c.Body()) })
 	r.Get("/api/v1/probe/conflict", func(*fiber.Ctx) error {
 		return apperr.Conflict("thing_exists", "Thing exists").WithHeader("X-Why", "because")
@@ -69,6 +70,16 @@ func TestServerContract(t *testing.T) {
 		{Name: "preflight public", Req: testkit.Req{Method: "OPTIONS", Path: "/api/v1/users", NoKey: true,
 			Headers: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}}, Status: 204,
 			WantHeader: map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Max-Age": "86400"}},
+		{Name: "openapi public", Req: testkit.Req{Method: "GET", Path: "/api/v1/openapi.json", NoKey: true}, Status: 200,
+			Want: map[string]any{"openapi": "3.0.3", "paths": map[string]any{
+				"/api/v1/health":      map[string]any{"get": testkit.Present},
+				"/api/v1/probe/echo":  map[string]any{"post": testkit.Present},
+				"/api/v1/probe/items": map[string]any{"get": testkit.Present},
+				"/api/v1/probe/items/{item_id}": map[string]any{"get": map[string]any{
+					"parameters": []any{map[string]any{"name": "item_id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}}}}},
+			}}},
+		{Name: "docs public", Req: testkit.Req{Method: "GET", Path: "/docs", NoKey: true}, Status: 200},
+		{Name: "redoc public", Req: testkit.Req{Method: "GET", Path: "/api/v1/redoc", NoKey: true}, Status: 200},
 		{Name: "db health", Req: testkit.Req{Method: "GET", Path: "/api/v1/health/db"}, Status: 200,
 			Want: map[string]any{"status": "ok", "message": "Database connection successful"}},
 		{Name: "unknown route", Req: testkit.Req{Method: "GET", Path: "/api/v1/nope"}, Status: 404,
