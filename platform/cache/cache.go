@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -41,6 +42,12 @@ type Cache struct {
 	pendingMu sync.Mutex
 	pending   map[string]struct{}
 	overflow  bool
+	// hasPending mirrors len(pending) > 0 (or overflow) without the lock,
+	// so that every successful call can cheaply check for work to replay.
+	hasPending atomic.Bool
+	replayRun  atomic.Bool
+	replaying  sync.WaitGroup
+	closed     atomic.Bool
 
 	requests *prometheus.CounterVec
 	up       prometheus.Gauge
@@ -98,6 +105,9 @@ func (c *Cache) Ping() bool {
 	}
 	err := c.client.Ping()
 	c.br.record(isFailure(err), true)
+	if err != nil {
+		c.requests.WithLabelValues("error").Inc()
+	}
 	return err == nil
 }
 
@@ -160,6 +170,11 @@ func (c *Cache) do(op func() error) error {
 	c.br.record(isFailure(err), probe)
 	if isFailure(err) {
 		c.requests.WithLabelValues("error").Inc()
+	} else if c.hasPending.Load() {
+		// An invalidation failed on a blip that never opened the breaker:
+		// memcached answers again, so write it now rather than at the next
+		// outage's recovery (other instances would serve the old value).
+		c.startReplay()
 	}
 	return err
 }
@@ -171,18 +186,28 @@ var (
 
 // Get loads key into dst. It reports a hit; any failure is a miss.
 func (c *Cache) Get(key string, dst any) bool {
-	var item *memcache.Item
-	err := c.do(func() (err error) { item, err = c.client.Get(key); return err })
-	if err != nil || len(item.Value) == 0 || item.Value[0] == tombstone[0] {
-		c.requests.WithLabelValues("miss").Inc()
-		return false
-	}
-	if json.Unmarshal(item.Value, dst) != nil {
+	if !c.lookup(key, dst) {
 		c.requests.WithLabelValues("miss").Inc()
 		return false
 	}
 	c.requests.WithLabelValues("hit").Inc()
 	return true
+}
+
+// lookup is Get without the hit/miss counters.
+func (c *Cache) lookup(key string, dst any) bool {
+	// A key invalidated while memcached was unreachable may still hold its
+	// old value there until replay writes the tombstone: it misses until then.
+	// Checked before the fetch, so a value read after the check is at least
+	// as new as the tombstone. The fetch still happens: it may be the
+	// breaker's probe, and recovery (hence the replay) depends on one.
+	pending := c.isPending(key)
+	var item *memcache.Item
+	err := c.do(func() (err error) { item, err = c.client.Get(key); return err })
+	if pending || err != nil || len(item.Value) == 0 || item.Value[0] == tombstone[0] {
+		return false
+	}
+	return json.Unmarshal(item.Value, dst) == nil
 }
 
 // Set stores v under key for the default TTL (or ttl if positive).
@@ -228,19 +253,34 @@ func (c *Cache) Invalidate(keys ...string) {
 		return
 	}
 	for _, k := range keys {
-		c.requests.WithLabelValues("delete").Inc()
-		err := c.do(func() error {
-			return c.client.Set(&memcache.Item{Key: k, Value: tombstone, Expiration: c.seconds(tombstoneTTL)})
-		})
-		if err != nil && isFailure(err) || errors.Is(err, errOpen) {
+		if isFailure(c.writeTombstone(k)) {
 			c.remember(k)
 		}
 	}
 }
 
+// writeTombstone replaces k's value with the tombstone.
+func (c *Cache) writeTombstone(k string) error {
+	c.requests.WithLabelValues("delete").Inc()
+	return c.do(func() error {
+		return c.client.Set(&memcache.Item{Key: k, Value: tombstone, Expiration: c.seconds(tombstoneTTL)})
+	})
+}
+
+func (c *Cache) isPending(k string) bool {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if c.overflow {
+		return true
+	}
+	_, ok := c.pending[k]
+	return ok
+}
+
 func (c *Cache) remember(k string) {
 	c.pendingMu.Lock()
 	defer c.pendingMu.Unlock()
+	c.hasPending.Store(true)
 	if len(c.pending) >= maxPending {
 		c.overflow = true
 		return
@@ -248,22 +288,54 @@ func (c *Cache) remember(k string) {
 	c.pending[k] = struct{}{}
 }
 
-// replay runs the invalidations missed while memcached was unreachable.
-func (c *Cache) replay() {
-	c.pendingMu.Lock()
-	keys := c.pending
-	overflow := c.overflow
-	c.pending = map[string]struct{}{}
-	c.overflow = false
-	c.pendingMu.Unlock()
-	if overflow {
-		if err := c.client.FlushAll(); err != nil {
-			c.log.Warn("cache: flush after outage failed", zap.Error(err))
-		}
+// startReplay runs replay in the background unless one is running or the
+// cache is closing.
+func (c *Cache) startReplay() {
+	if c.closed.Load() || !c.replayRun.CompareAndSwap(false, true) {
 		return
 	}
-	for k := range keys {
-		c.Invalidate(k)
+	c.replaying.Add(1)
+	go func() {
+		defer c.replaying.Done()
+		defer c.replayRun.Store(false)
+		c.replay()
+	}()
+}
+
+// replay runs the invalidations missed while memcached was unreachable. A
+// key leaves the pending set only once its tombstone is written, so it keeps
+// missing until then; a failed write is retried after the next call that
+// reaches memcached.
+func (c *Cache) replay() {
+	c.pendingMu.Lock()
+	keys := make([]string, 0, len(c.pending))
+	for k := range c.pending {
+		keys = append(keys, k)
+	}
+	overflow := c.overflow
+	c.pendingMu.Unlock()
+	if overflow {
+		if err := c.do(c.client.FlushAll); err != nil {
+			c.log.Warn("cache: flush after outage failed", zap.Error(err))
+			return
+		}
+		c.pendingMu.Lock()
+		for _, k := range keys {
+			delete(c.pending, k)
+		}
+		c.overflow = false
+		c.hasPending.Store(len(c.pending) > 0)
+		c.pendingMu.Unlock()
+		return
+	}
+	for _, k := range keys {
+		if isFailure(c.writeTombstone(k)) {
+			continue
+		}
+		c.pendingMu.Lock()
+		delete(c.pending, k)
+		c.hasPending.Store(len(c.pending) > 0 || c.overflow)
+		c.pendingMu.Unlock()
 	}
 }
 
@@ -276,6 +348,12 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Durati
 		return v, nil
 	}
 	ch := c.group.DoChan(key, func() (any, error) {
+		// A flight that finished between our miss and DoChan has stored the
+		// value: look again so that the loader runs once, not once per wave.
+		var v T
+		if c.lookup(key, &v) {
+			return v, nil
+		}
 		// The load outlives a caller that gives up: others may be waiting on it.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -332,15 +410,17 @@ func (c *Cache) stateChanged(up bool) {
 	if up {
 		c.up.Set(1)
 		c.log.Info("memcached reachable again; cache in use")
-		go c.replay()
+		c.startReplay()
 		return
 	}
 	c.up.Set(0)
 	c.log.Warn("memcached unreachable; serving from Postgres until it returns")
 }
 
-// Close releases idle connections.
+// Close waits for a running replay and releases idle connections.
 func (c *Cache) Close() {
+	c.closed.Store(true)
+	c.replaying.Wait()
 	if c.client != nil {
 		_ = c.client.Close()
 	}

@@ -69,11 +69,12 @@ func Err(err error) error {
 	if state := SQLState(err); state != "" {
 		return fromState(state, err)
 	}
-	if IsConnectionError(err) {
-		return ErrUnavailable.Wrap(err)
-	}
+	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apperr.Timeout("timeout", "The database did not answer in time").Wrap(err)
+	}
+	if IsConnectionError(err) {
+		return ErrUnavailable.Wrap(err)
 	}
 	return apperr.Internal(err)
 }

@@ -78,8 +78,19 @@ func Rollback(ctx context.Context, db *bun.DB) ([]string, error) {
 	return undone, err
 }
 
-// Pending returns the migrations not applied yet.
+// Pending returns the migrations not applied yet. On a database never
+// migrated (no bookkeeping table yet) every migration is pending.
 func Pending(ctx context.Context, db *bun.DB) (applied, pending []string, err error) {
+	var initialised bool
+	if err := db.QueryRowContext(ctx, "SELECT to_regclass('selfdb.bun_migrations') IS NOT NULL").Scan(&initialised); err != nil {
+		return nil, nil, err
+	}
+	if !initialised {
+		for _, mig := range migrations.Migrations.Sorted() {
+			pending = append(pending, mig.String())
+		}
+		return nil, pending, nil
+	}
 	m := Migrator(db)
 	ms, err := m.MigrationsWithStatus(ctx)
 	if err != nil {

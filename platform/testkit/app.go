@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ type App struct {
 	Cache  *cache.Cache
 	Config *config.Config
 	ln     *httpserver.Listener
+	stop   func() error
 }
 
 type settings struct {
@@ -120,15 +122,22 @@ func Start(t testing.TB, opts ...Option) *App {
 	if err := app.Start(ctx); err != nil {
 		t.Fatalf("testkit: start app: %v", err)
 	}
-	t.Cleanup(func() {
+	a.stop = sync.OnceValue(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := app.Stop(ctx); err != nil {
+		return app.Stop(ctx)
+	})
+	t.Cleanup(func() {
+		if err := a.stop(); err != nil {
 			t.Errorf("testkit: stop app: %v", err)
 		}
 	})
 	return a
 }
+
+// Stop stops the app now (as SIGTERM would) and returns what its stop hooks
+// reported; the test's cleanup then does nothing more.
+func (a *App) Stop() error { return a.stop() }
 
 // URL is the app's real listener, for clients that need a socket.
 func (a *App) URL() string { return "http://" + a.ln.Addr().String() }

@@ -1,0 +1,208 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/testkit"
+)
+
+func TestErrMapsRealPostgresErrors(t *testing.T) {
+	d := open(t, testkit.DatabaseURL())
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE SCHEMA errt`,
+		`CREATE TABLE errt.parent (id int PRIMARY KEY)`,
+		`CREATE TABLE errt.child (
+			id int PRIMARY KEY,
+			parent int REFERENCES errt.parent (id),
+			name varchar(3) NOT NULL,
+			n int CONSTRAINT n_positive CHECK (n > 0))`,
+		`INSERT INTO errt.parent VALUES (1)`,
+	} {
+		if _, err := d.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = d.ExecContext(context.Background(), `DROP SCHEMA errt CASCADE`) })
+
+	exec := func(q string, args ...any) func() error {
+		return func() error { _, err := d.ExecContext(ctx, q, args...); return err }
+	}
+	cases := []struct {
+		name    string
+		run     func() error
+		state   string
+		status  int
+		code    string
+		message string // a part of the client-facing message
+	}{
+		{"unique", exec(`INSERT INTO errt.parent VALUES (1)`), "23505", http.StatusConflict, "unique_violation", "duplicate key"},
+		{"foreign key", exec(`INSERT INTO errt.child (id, parent, name) VALUES (1, 99, 'a')`), "23503", http.StatusConflict, "foreign_key_violation", "foreign key"},
+		{"not null", exec(`INSERT INTO errt.child (id, name) VALUES (1, NULL)`), "23502", http.StatusBadRequest, "not_null_violation", "null value"},
+		{"check", exec(`INSERT INTO errt.child (id, name, n) VALUES (1, 'a', -1)`), "23514", http.StatusBadRequest, "check_violation", "n_positive"},
+		{"bad integer", exec(`SELECT 'abc'::int`), "22P02", http.StatusBadRequest, "invalid_value", "invalid input syntax"},
+		{"bad integer parameter", exec(`SELECT ?::int`, "12x"), "22P02", http.StatusBadRequest, "invalid_value", "invalid input syntax"},
+		{"value too long", exec(`INSERT INTO errt.child (id, name) VALUES (1, 'toolong')`), "22001", http.StatusBadRequest, "invalid_value", "too long"},
+		{"out of range", exec(`SELECT 2147483647::int + 1`), "22003", http.StatusBadRequest, "invalid_value", "out of range"},
+		{"division by zero", exec(`SELECT 1 / 0`), "22012", http.StatusBadRequest, "invalid_value", "division by zero"},
+		// Bun drops NUL bytes from string arguments, so the server only sees
+		// one produced server-side.
+		{"NUL byte", exec(`SELECT convert_from('\x610062'::bytea, 'UTF8')`), "22021", http.StatusBadRequest, "invalid_value", "0x00"},
+		{"undefined column", exec(`SELECT nope FROM errt.parent`), "42703", http.StatusBadRequest, "undefined_column", "nope"},
+		{"undefined table", exec(`SELECT 1 FROM errt.nope`), "42P01", http.StatusNotFound, "undefined_table", "nope"},
+		{"statement timeout", func() error {
+			return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = '50ms'`); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `SELECT pg_sleep(2)`)
+				return err
+			})
+		}, "57014", http.StatusGatewayTimeout, "statement_timeout", "time limit"},
+		{"syntax error is internal", exec(`SELEC 1`), "42601", http.StatusInternalServerError, "internal", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw := c.run()
+			if raw == nil {
+				t.Fatal("no error")
+			}
+			if got := db.SQLState(raw); got != c.state {
+				t.Fatalf("SQLSTATE %q, want %q (%v)", got, c.state, raw)
+			}
+			for _, err := range []error{raw, fmt.Errorf("repository: %w", raw)} {
+				var ae *apperr.Error
+				if !errors.As(db.Err(err), &ae) {
+					t.Fatalf("Err(%v) is not an *apperr.Error", err)
+				}
+				if ae.Kind.Status() != c.status || ae.Code != c.code {
+					t.Fatalf("Err(%v) = %d %s, want %d %s", err, ae.Kind.Status(), ae.Code, c.status, c.code)
+				}
+				if c.message != "" && !strings.Contains(ae.Message, c.message) {
+					t.Errorf("message %q lacks %q", ae.Message, c.message)
+				}
+				if db.SQLState(ae) != c.state {
+					t.Error("the driver error is not kept as the cause")
+				}
+			}
+		})
+	}
+	if got := db.Constraint(cases[0].run()); got != "parent_pkey" {
+		t.Errorf("Constraint = %q, want parent_pkey", got)
+	}
+}
+
+func TestErrPassThroughAndNoRows(t *testing.T) {
+	if db.Err(nil) != nil {
+		t.Fatal("Err(nil) is not nil")
+	}
+	ae := apperr.NotFound("thing_not_found", "Thing not found")
+	if got := db.Err(ae); got != error(ae) {
+		t.Fatalf("apperr not passed through: %v", got)
+	}
+	wrapped := fmt.Errorf("service: %w", ae)
+	if got := db.Err(wrapped); got != wrapped {
+		t.Fatalf("wrapped apperr not passed through: %v", got)
+	}
+
+	d := open(t, testkit.DatabaseURL())
+	var n int
+	err := d.QueryRowContext(context.Background(), `SELECT 1 WHERE false`).Scan(&n)
+	if !db.ErrNoRows(err) || !db.ErrNoRows(fmt.Errorf("x: %w", err)) || db.ErrNoRows(errors.New("other")) {
+		t.Fatalf("ErrNoRows(%v) wrong", err)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal("precondition")
+	}
+}
+
+// Waiting past the caller's deadline for a pooled connection is a timeout
+// (504), not the database being unreachable; a query cut by its deadline
+// is never a 500, and the pool stays usable.
+func TestErrContextDeadline(t *testing.T) {
+	env := testkit.TestEnv(t)
+	env["DATABASE_URL"], env["DB_MAX_OPEN_CONNS"] = testkit.DatabaseURL(), "1"
+	cfg, err := config.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	conn, err := d.Conn(context.Background()) // the pool's only connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = d.ExecContext(ctx, `SELECT 1`)
+	var ae *apperr.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(db.Err(err), &ae) || ae.Kind != apperr.KindTimeout {
+		t.Fatalf("Err(%v) = %v, want a timeout", err, db.Err(err))
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = conn.ExecContext(ctx, `SELECT pg_sleep(2)`)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !errors.As(db.Err(err), &ae) || ae.Kind.Status() < 500 || ae.Kind == apperr.KindInternal {
+		t.Fatalf("Err(%v) = %v, want a 503 or 504", err, db.Err(err))
+	}
+	conn.Close()
+	if _, err := d.ExecContext(context.Background(), `SELECT 1`); err != nil {
+		t.Fatalf("pool broken after a cut query: %v", err)
+	}
+}
+
+// Postgres unreachable (connection refused) is 503 with Retry-After and no
+// driver text in the client-facing message.
+func TestErrConnectionRefused(t *testing.T) {
+	d := open(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", testkit.FreePort(t)))
+	start := time.Now()
+	_, err := d.ExecContext(context.Background(), `SELECT 1`)
+	if err == nil {
+		t.Fatal("query succeeded against a closed port")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("refused connection took %s", took)
+	}
+	if !db.IsConnectionError(err) {
+		t.Errorf("IsConnectionError(%v) = false", err)
+	}
+	var ae *apperr.Error
+	if !errors.As(db.Err(err), &ae) {
+		t.Fatalf("Err(%v) not an apperr", err)
+	}
+	if ae.Kind.Status() != http.StatusServiceUnavailable || ae.Code != "database_unavailable" || ae.Headers["Retry-After"] == "" {
+		t.Fatalf("Err(%v) = %d %s %v", err, ae.Kind.Status(), ae.Code, ae.Headers)
+	}
+	if strings.Contains(ae.Message, "refused") || strings.Contains(ae.Message, "127.0.0.1") {
+		t.Errorf("message leaks driver text: %q", ae.Message)
+	}
+	if !errors.Is(ae, err) && !errors.Is(ae.Err, err) {
+		t.Error("cause not kept")
+	}
+	if db.IsConnectionError(nil) || db.IsConnectionError(errors.New("x")) {
+		t.Error("IsConnectionError true for a non-network error")
+	}
+	// Ping gives up after its timeout, naming the cause.
+	if err := db.Ping(context.Background(), d, 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "database unreachable") {
+		t.Errorf("Ping: %v", err)
+	}
+}

@@ -1,0 +1,402 @@
+package health_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+
+	"github.com/selfdb/selfdb/platform/cache"
+	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// cachedRoutes is a test-only route reading Postgres through the cache, the
+// way modules do; loads counts the reads that reached Postgres.
+type cachedRoutes struct {
+	db    *bun.DB
+	cache *cache.Cache
+	loads *atomic.Int32
+}
+
+func (r cachedRoutes) Register(router fiber.Router) {
+	router.Get("/api/v1/probe/cached", func(c *fiber.Ctx) error {
+		v, err := cache.GetOrLoad(c.UserContext(), r.cache, r.cache.Key("probe", "answer"), 0, func(ctx context.Context) (int, error) {
+			r.loads.Add(1)
+			var n int
+			err := r.db.QueryRowContext(ctx, "SELECT 42").Scan(&n)
+			return n, db.Err(err)
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"value": v})
+	})
+}
+
+func withCachedRoute(loads *atomic.Int32) testkit.Option {
+	return testkit.With(fx.Provide(httpserver.AsRoutes(func(db *bun.DB, c *cache.Cache) cachedRoutes {
+		return cachedRoutes{db: db, cache: c, loads: loads}
+	})))
+}
+
+// poll calls f every 50ms until it returns true or within has passed, and
+// returns how long it took.
+func poll(t *testing.T, within time.Duration, what string, f func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !f() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func readyz(t *testing.T, app *testkit.App) (int, map[string]any) {
+	t.Helper()
+	r := app.Do(t, testkit.Req{Method: "GET", Path: "/readyz", NoKey: true})
+	return r.Status, r.Map(t)
+}
+
+// Memcached stopped while serving: requests keep succeeding from Postgres,
+// /readyz stays 200 and reports the cache down; memcached back: the cache
+// is used again without a restart.
+func TestMemcachedOutageWhileServing(t *testing.T) {
+	t.Parallel()
+	mc := testkit.StartMemcached(t)
+	var loads atomic.Int32
+	app := testkit.Start(t, testkit.Env("MEMCACHED_ADDR", mc.Addr), withCachedRoute(&loads))
+	get := func() {
+		t.Helper()
+		app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200)
+		if m := app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200).Map(t); m["value"] != float64(42) {
+			t.Fatalf("body %v", m)
+		}
+	}
+	get()
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads with memcached up, want 1", n)
+	}
+	if status, m := readyz(t, app); status != 200 || m["cache"] != "up" {
+		t.Fatalf("readyz %d %v", status, m)
+	}
+
+	mc.Stop()
+	took := poll(t, 3*time.Second, "readyz reports the cache down", func() bool {
+		get()
+		status, m := readyz(t, app)
+		if status != 200 {
+			t.Fatalf("readyz %d with memcached down: %v", status, m)
+		}
+		return m["cache"] == "down"
+	})
+	t.Logf("readyz reported the cache down %s after memcached stopped", took.Round(time.Millisecond))
+	before := loads.Load()
+	for range 20 {
+		get()
+	}
+	if loads.Load() != before+40 {
+		t.Fatalf("with memcached down every request should read Postgres: %d loads for 40 requests", loads.Load()-before)
+	}
+	if m := app.Get(t, "/metrics", "").Expect(t, 200); !strings.Contains(string(m.Body), "selfdb_cache_up 0") {
+		t.Error("/metrics doesn't show selfdb_cache_up 0")
+	}
+
+	mc.Start()
+	took = poll(t, 20*time.Second, "readyz reports the cache up", func() bool {
+		status, m := readyz(t, app)
+		if status != 200 {
+			t.Fatalf("readyz %d: %v", status, m)
+		}
+		return m["cache"] == "up"
+	})
+	t.Logf("readyz reported the cache up %s after memcached restarted", took.Round(time.Millisecond))
+	get() // fills the (empty, restarted) memcached
+	before = loads.Load()
+	for range 10 {
+		get()
+	}
+	if loads.Load() != before {
+		t.Fatalf("memcached not used after recovery: %d loads", loads.Load()-before)
+	}
+	if m := app.Get(t, "/metrics", "").Expect(t, 200); !strings.Contains(string(m.Body), "selfdb_cache_up 1") {
+		t.Error("/metrics doesn't show selfdb_cache_up 1")
+	}
+}
+
+// memcached down when the server starts: it starts and is ready anyway, and
+// takes memcached into use when it appears.
+func TestMemcachedDownAtStart(t *testing.T) {
+	t.Parallel()
+	mc := testkit.StartMemcached(t)
+	mc.Stop()
+	var loads atomic.Int32
+	start := time.Now()
+	app := testkit.Start(t, testkit.Env("MEMCACHED_ADDR", mc.Addr), withCachedRoute(&loads))
+	if status, m := readyz(t, app); status != 200 || m["cache"] != "down" {
+		t.Fatalf("readyz %d %v with memcached down at start", status, m)
+	}
+	t.Logf("start to /readyz 200 with memcached down: %s", time.Since(start).Round(time.Millisecond))
+	app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200)
+
+	mc.Start()
+	poll(t, 20*time.Second, "readyz reports the cache up", func() bool {
+		_, m := readyz(t, app)
+		return m["cache"] == "up"
+	})
+	app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200)
+	before := loads.Load()
+	app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200)
+	if loads.Load() != before {
+		t.Fatal("memcached not used once it appeared")
+	}
+}
+
+// /readyz is 503 while migrations are pending and 200 once they are
+// applied, without a restart.
+func TestReadyzWaitsForMigrations(t *testing.T) {
+	t.Parallel()
+	dbURL := testkit.ScratchDatabase(t)
+	app := testkit.Start(t, testkit.Env("DATABASE_URL", dbURL, "MIGRATE_ON_START", "false"))
+	if status, m := readyz(t, app); status != 503 || m["migrations"] != "pending" || m["database"] != "ok" {
+		t.Fatalf("readyz %d %v on an unmigrated database", status, m)
+	}
+	if _, err := db.Migrate(context.Background(), app.DB); err != nil {
+		t.Fatal(err)
+	}
+	if status, m := readyz(t, app); status != 200 || m["migrations"] != "ok" {
+		t.Fatalf("readyz %d %v after migrating", status, m)
+	}
+}
+
+// driverText is what must never reach a client: driver, network and server
+// internals.
+var driverText = []string{"dial", "refused", "EOF", "pgdriver", "127.0.0.1", "tcp", "SQLSTATE", "terminating", "shutdown", "connection reset"}
+
+// Postgres stopped: /api/v1/health/db answers 503 within 2 s with the
+// contract body, /readyz 503; Postgres back: both recover by themselves.
+func TestPostgresOutage(t *testing.T) {
+	t.Parallel()
+	pg := testkit.StartPostgres(t)
+	var loads atomic.Int32
+	app := testkit.Start(t, testkit.Env("DATABASE_URL", pg.URL, "MIGRATE_ON_START", "true"), withCachedRoute(&loads))
+	app.Get(t, "/api/v1/health/db", "").Expect(t, 200)
+	if status, m := readyz(t, app); status != 200 || m["database"] != "ok" || m["migrations"] != "ok" {
+		t.Fatalf("readyz %d %v", status, m)
+	}
+
+	pg.Stop()
+	var slowest time.Duration
+	for i := range 5 {
+		start := time.Now()
+		r := app.Get(t, "/api/v1/health/db", "")
+		took := time.Since(start)
+		slowest = max(slowest, took)
+		if r.Status != 503 {
+			t.Fatalf("request %d: status %d with Postgres stopped: %s", i, r.Status, r.Body)
+		}
+		if took > 2*time.Second {
+			t.Fatalf("request %d: 503 took %s, want < 2s", i, took)
+		}
+		if i == 0 {
+			t.Logf("first /api/v1/health/db after the stop: 503 in %s", took.Round(time.Millisecond))
+		}
+		m := r.Map(t)
+		if m["code"] != "database_unavailable" || !strings.HasPrefix(m["detail"].(string), "Database connection error: ") {
+			t.Fatalf("body %s", r.Body)
+		}
+		for _, s := range driverText {
+			if strings.Contains(strings.ToLower(string(r.Body)), strings.ToLower(s)) {
+				t.Fatalf("503 body leaks %q: %s", s, r.Body)
+			}
+		}
+		if r.Header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+	}
+	t.Logf("slowest of 5 /api/v1/health/db 503s: %s", slowest.Round(time.Millisecond))
+	start := time.Now()
+	status, m := readyz(t, app)
+	if status != 503 || m["database"] != "unreachable" || m["status"] != "not_ready" {
+		t.Fatalf("readyz %d %v with Postgres stopped", status, m)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("readyz took %s with Postgres stopped", d)
+	}
+	// A route reading Postgres answers 503, not 500, with no driver text.
+	r := app.Get(t, "/api/v1/probe/cached", "")
+	if r.Status != 503 {
+		t.Fatalf("a query with Postgres stopped: %d %s", r.Status, r.Body)
+	}
+	for _, s := range driverText {
+		if strings.Contains(strings.ToLower(string(r.Body)), strings.ToLower(s)) {
+			t.Fatalf("503 body leaks %q: %s", s, r.Body)
+		}
+	}
+
+	pg.Start()
+	took := poll(t, 10*time.Second, "health/db 200 again", func() bool {
+		return app.Get(t, "/api/v1/health/db", "").Status == 200
+	})
+	t.Logf("/api/v1/health/db 200 again %s after Postgres was back", took.Round(time.Millisecond))
+	if status, m := readyz(t, app); status != 200 {
+		t.Fatalf("readyz %d %v after recovery", status, m)
+	}
+	app.Get(t, "/api/v1/probe/cached", "").Expect(t, 200)
+}
+
+// Postgres hanging (a network partition: connections open, nothing
+// answers) is the hard case of the 2 s bound: no refused connection ends
+// the request early, only the health check's own deadline does.
+func TestPostgresHangs(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(testkit.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHangProxy(t, u.Host)
+	u.Host = p.addr
+	app := testkit.Start(t, testkit.Env("DATABASE_URL", u.String()))
+	app.Get(t, "/api/v1/health/db", "").Expect(t, 200)
+
+	p.hang()
+	// The first request finds its pooled connection hung; the second dials
+	// a new one that never completes its start-up.
+	var slowest time.Duration
+	for i := range 2 {
+		start := time.Now()
+		r := app.Get(t, "/api/v1/health/db", "")
+		took := time.Since(start)
+		slowest = max(slowest, took)
+		if r.Status != 503 || took > 2*time.Second {
+			t.Fatalf("request %d with Postgres hanging: %d after %s: %s", i, r.Status, took, r.Body)
+		}
+		for _, s := range driverText {
+			if strings.Contains(strings.ToLower(string(r.Body)), strings.ToLower(s)) {
+				t.Fatalf("503 body leaks %q: %s", s, r.Body)
+			}
+		}
+	}
+	t.Logf("slowest of 2 /api/v1/health/db 503s with Postgres hanging: %s", slowest.Round(time.Millisecond))
+	start := time.Now()
+	if status, m := readyz(t, app); status != 503 || time.Since(start) > 2*time.Second {
+		t.Fatalf("readyz %d %v after %s with Postgres hanging", status, m, time.Since(start))
+	}
+
+	p.heal()
+	took := poll(t, 10*time.Second, "health/db 200 again", func() bool {
+		return app.Get(t, "/api/v1/health/db", "").Status == 200
+	})
+	t.Logf("/api/v1/health/db 200 again %s after the partition healed", took.Round(time.Millisecond))
+}
+
+// hangProxy relays TCP to a server; hang makes it swallow every byte both
+// ways while keeping connections open, heal resets them and relays again.
+type hangProxy struct {
+	addr   string
+	target string
+	ln     net.Listener
+	hung   atomic.Bool
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func startHangProxy(t *testing.T, target string) *hangProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &hangProxy{addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.closeAll()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *hangProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(c)
+		if p.hung.Load() {
+			p.wg.Add(1)
+			go p.pipe(io.Discard, c)
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.track(up)
+		p.wg.Add(2)
+		go p.pipe(up, c)
+		go p.pipe(c, up)
+	}
+}
+
+func (p *hangProxy) track(c net.Conn) {
+	p.mu.Lock()
+	p.conns[c] = struct{}{}
+	p.mu.Unlock()
+}
+
+// pipe copies src to dst until src fails, dropping everything while hung.
+func (p *hangProxy) pipe(dst io.Writer, src net.Conn) {
+	defer p.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.hung.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	src.Close()
+	if c, ok := dst.(net.Conn); ok {
+		c.Close()
+	}
+}
+
+func (p *hangProxy) hang() { p.hung.Store(true) }
+
+func (p *hangProxy) heal() {
+	p.closeAll()
+	p.hung.Store(false)
+}
+
+func (p *hangProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
