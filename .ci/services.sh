@@ -6,17 +6,16 @@
 #
 #   services.sh start DIR [PG_PORT MC_PORT]   prints shell `export` lines
 #   services.sh stop DIR
+#
+# PG_PORT and MC_PORT are preferred ports: a taken one is replaced by a free
+# one. SERVICES="postgres memcached" (the default) names what to start.
+# PG_EXTRA_OPTS adds postgres -c options (the tests turn fsync off).
 set -euo pipefail
 
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
 log() { echo "services: $*" >&2; }
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-  log "installing $* with apt"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -qq >&2 || true
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=120 "$@" >&2
-}
 
 pg_bindir() {
   local d
@@ -29,34 +28,36 @@ pg_bindir() {
   echo "$d"
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 20000) + 30000 ))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  log "no free port found"; exit 1
+# ensure_pg_user creates the postgres system user when we are root and it is
+# missing (PostgreSQL binaries not installed from Debian packages).
+ensure_pg_user() {
+  [ "$(id -u)" = 0 ] || return 0
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
 }
 
 # run_pg runs a PostgreSQL binary as the postgres user when we are root
 # (initdb and postgres refuse to run as root).
 run_pg() {
   if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+    ensure_pg_user
     runuser -u postgres -- "$@"
   else
     "$@"
   fi
 }
 
+# pgdata_of names the cluster directory of DIR (see start_postgres).
+pgdata_of() {
+  if [ -s "$1/pg.location" ]; then echo "$(cat "$1/pg.location")/pg"; else echo "$1/pg"; fi
+}
+
 start_postgres() {
   local dir=$1 port=$2 bin pgdata
   bin=$(pg_bindir)
-  pgdata="$dir/pg"
+  pgdata=$(pgdata_of "$dir")
   mkdir -p "$dir"
-  if [ "$(id -u)" = 0 ]; then
+  ensure_pg_user
+  if [ "$(id -u)" = 0 ] && [ ! -s "$dir/pg.location" ]; then
     # postgres must be able to reach the data directory.
     if ! runuser -u postgres -- test -x "$dir" 2>/dev/null; then
       local alt="/var/tmp/selfdb-pg-$(echo "$dir" | md5sum | cut -c1-12)"
@@ -74,8 +75,13 @@ start_postgres() {
   if run_pg "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     port=$(sed -n 4p "$pgdata/postmaster.pid" 2>/dev/null || echo "$port")
   else
+    port_free "$port" || port=$(free_port)
+    # Clients use TCP; the socket goes beside the data unless that path is
+    # longer than a Unix socket path may be.
+    local sock="-k $pgdata"
+    [ "${#pgdata}" -lt 80 ] || sock="-c unix_socket_directories="
     run_pg "$bin/pg_ctl" -D "$pgdata" -w -t 60 -l "$pgdata/server.log" \
-      -o "-p $port -c listen_addresses=127.0.0.1 -k $pgdata -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >&2 \
+      -o "-p $port -c listen_addresses=127.0.0.1 $sock -c max_connections=300 ${PG_EXTRA_OPTS:-}" start >&2 \
       || { tail -n 30 "$pgdata/server.log" >&2; exit 1; }
   fi
   echo "$port"
@@ -87,11 +93,16 @@ start_memcached() {
   if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     cat "$dir/memcached.port"; return
   fi
+  port_free "$port" || port=$(free_port)
   local user=()
   [ "$(id -u)" = 0 ] && user=(-u nobody)
-  touch "$pidfile"; chmod 666 "$pidfile"
-  memcached -d -l 127.0.0.1 -p "$port" -U 0 -m "${MEMCACHED_MB:-128}" -I 2m -c 4096 -P "$pidfile" "${user[@]}"
+  # Started in the background by us rather than with -d -P: memcached writes
+  # its pid file after dropping to nobody, which can't write into DIR.
+  setsid memcached -l 127.0.0.1 -p "$port" -U 0 -m "${MEMCACHED_MB:-128}" -I 2m -c 4096 "${user[@]}" \
+    </dev/null >"$dir/memcached.log" 2>&1 &
+  echo $! > "$pidfile"
   for _ in $(seq 1 50); do port_free "$port" || break; sleep 0.1; done
+  if port_free "$port"; then cat "$dir/memcached.log" >&2; log "memcached did not start"; exit 1; fi
   echo "$port" > "$dir/memcached.port"
   echo "$port"
 }
@@ -102,21 +113,30 @@ dir=$(mkdir -p "$dir" && cd "$dir" && pwd)
 
 case "$cmd" in
   start)
-    pg_port=${3:-$(free_port)}
-    mc_port=${4:-$(free_port)}
-    [ -s "$dir/pg/postmaster.pid" ] || port_free "$pg_port" || pg_port=$(free_port)
-    pg_port=$(start_postgres "$dir" "$pg_port")
-    mc_port=$(start_memcached "$dir" "$mc_port")
-    echo "export SELFDB_PG_URL='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'"
-    echo "export SELFDB_PG_PORT=$pg_port"
-    echo "export SELFDB_MEMCACHED='127.0.0.1:$mc_port'"
+    services=${SERVICES:-postgres memcached}
+    if [[ " $services " == *" postgres "* ]]; then
+      pg_port=$(start_postgres "$dir" "${3:-$(free_port)}")
+      echo "export SELFDB_PG_URL='postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'"
+      echo "export SELFDB_PG_PORT=$pg_port"
+      echo "export SELFDB_PG_BIN='$(pg_bindir)'"
+    fi
+    if [[ " $services " == *" memcached "* ]]; then
+      mc_port=$(start_memcached "$dir" "${4:-$(free_port)}")
+      echo "export SELFDB_MEMCACHED='127.0.0.1:$mc_port'"
+    fi
     ;;
   stop)
-    bin=$(pg_bindir)
-    pgdata="$dir/pg"
-    [ -s "$dir/pg.location" ] && pgdata="$(cat "$dir/pg.location")/pg"
-    if [ -d "$pgdata" ]; then run_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; fi
-    if [ -s "$dir/memcached.pid" ]; then kill "$(cat "$dir/memcached.pid")" 2>/dev/null || true; rm -f "$dir/memcached.pid"; fi
+    pgdata=$(pgdata_of "$dir")
+    if [ -s "$pgdata/postmaster.pid" ]; then
+      bin=$(pg_bindir)
+      run_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    if [ -s "$dir/memcached.pid" ]; then
+      pid=$(cat "$dir/memcached.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "$dir/memcached.pid"
+    fi
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
