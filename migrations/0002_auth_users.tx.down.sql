@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS selfdb.refresh_tokens;
+DROP TABLE IF EXISTS selfdb.users;

@@ -1,0 +1,30 @@
+// Package auth owns sign-in: the /api/v1/auth routes (login, register,
+// refresh, logout, logout-all), access JWTs (HS256), opaque refresh tokens
+// stored as SHA-256 hashes, password hashing (bcrypt), the superuser
+// bootstrap, login/register/refresh rate limits, and the Identity every other
+// module asks "who is calling?".
+//
+// Tables: selfdb.users (shared with modules/users, which owns its CRUD) and
+// selfdb.refresh_tokens.
+//
+// Cache keys: users:<id> holds the User (never the password hash) read by
+// Identity on every authenticated request; anything that writes a user row
+// must call Service.UserChanged after commit. rl:<scope>:<window>:<subject>
+// are the rate-limit counters (memcached Incr, shared by every instance).
+//
+// Rate limits (api.md §2.2), fixed windows of AUTH_RATE_LIMIT_WINDOW: login
+// attempts per client IP and failed logins per email; registrations per IP
+// and per email; refreshes per IP (a refresh names no email). Over a limit:
+// 429 with Retry-After. While memcached is unreachable each instance counts
+// for itself: the limits still hold, per process.
+//
+// Refresh tokens: non-rotating by default (SDKs keep the first one). With
+// AUTH_REFRESH_ROTATION=true, /refresh retires the presented token and
+// returns a new one in the same family (one family per login); presenting a
+// retired token again after AUTH_REFRESH_REUSE_GRACE revokes the family.
+// /logout revokes the presented token's family.
+//
+// Error codes: invalid_credentials, inactive_user, email_taken,
+// invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
+// rate_limited, plus validation_failed.
+package auth

@@ -1,0 +1,24 @@
+package auth
+
+import "github.com/selfdb/selfdb/platform/apperr"
+
+// The auth module's errors (api.md §0.3, §2).
+var (
+	// ErrNotAuthenticated is the guard's 401 for routes that need a user.
+	ErrNotAuthenticated = apperr.Unauthenticated("not_authenticated",
+		"Authentication with user credentials required for this endpoint").WithHeader("WWW-Authenticate", "Bearer")
+	// ErrNotEnoughPrivileges is the guard's 403 for superuser routes.
+	ErrNotEnoughPrivileges = apperr.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
+	// ErrInvalidCredentials is the login failure, the same for an unknown email and a wrong password.
+	ErrInvalidCredentials = apperr.Invalid("invalid_credentials", "Incorrect email or password")
+	// ErrInactiveUser is a correct login of a deactivated account.
+	ErrInactiveUser = apperr.Invalid("inactive_user", "Inactive user")
+	// ErrEmailTaken is a registration with an email already in use.
+	ErrEmailTaken = apperr.Invalid("email_taken", "A user with this email already exists.")
+	// ErrInvalidRefreshToken is an unknown, expired, revoked or reused refresh token.
+	ErrInvalidRefreshToken = apperr.Unauthenticated("invalid_refresh_token", "Invalid or expired refresh token")
+	// ErrUserGone is a refresh token whose user was deleted or deactivated.
+	ErrUserGone = apperr.Unauthenticated("user_gone", "User no longer exists")
+	// ErrRateLimited is a request over a rate limit; the Retry-After header is added per response.
+	ErrRateLimited = apperr.RateLimited("rate_limited", "Too many requests, try again later")
+)

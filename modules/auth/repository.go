@@ -1,0 +1,136 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/selfdb/selfdb/platform/db"
+)
+
+var errNoUser = errors.New("auth: no such user")
+
+// Repository is the SQL of selfdb.users (reads and inserts) and selfdb.refresh_tokens.
+type Repository struct {
+	db *bun.DB
+}
+
+// NewRepository builds the repository over the pool.
+func NewRepository(d *bun.DB) *Repository { return &Repository{db: d} }
+
+// UserByID returns the user, or nil, nil when there is none.
+func (r *Repository) UserByID(ctx context.Context, id uuid.UUID) (*User, error) {
+	row := new(userRow)
+	err := r.db.NewSelect().Model(row).Where("u.id = ?", id).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Err(err)
+	}
+	return row.public(), nil
+}
+
+// userByEmail returns the user with this email (any case), or nil, nil.
+func (r *Repository) userByEmail(ctx context.Context, email string) (*userRow, error) {
+	row := new(userRow)
+	err := r.db.NewSelect().Model(row).Where("lower(u.email) = lower(?)", email).Limit(1).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Err(err)
+	}
+	return row, nil
+}
+
+// insertUser adds row unless its email is taken (any case), reporting
+// whether it did. ON CONFLICT makes concurrent inserts of one email safe:
+// exactly one wins and the rest see created=false, never an error.
+func (r *Repository) insertUser(ctx context.Context, row *userRow) (bool, error) {
+	res, err := r.db.NewInsert().Model(row).
+		Column("email", "hashed_password", "full_name", "is_active", "is_superuser").
+		On("CONFLICT ((lower(email))) DO NOTHING").
+		Returning("id, created_at, updated_at").
+		Exec(ctx)
+	if db.ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, db.Err(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, db.Err(err)
+	}
+	return n == 1, nil
+}
+
+// insertRefresh stores a refresh token's hash.
+func (r *Repository) insertRefresh(ctx context.Context, idb bun.IDB, t *refreshToken) error {
+	_, err := idb.NewInsert().Model(t).
+		Column("user_id", "token_hash", "family_id", "expires_at").
+		Returning("id, created_at").
+		Exec(ctx)
+	return db.Err(err)
+}
+
+// refreshByHash returns the stored token with this hash, or nil, nil.
+func (r *Repository) refreshByHash(ctx context.Context, hash []byte) (*refreshToken, error) {
+	t := new(refreshToken)
+	err := r.db.NewSelect().Model(t).Where("rt.token_hash = ?", hash).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Err(err)
+	}
+	return t, nil
+}
+
+// retire marks a token as replaced by a rotation at the app's clock (the
+// grace window is measured with the same clock); false when another request
+// retired (or deleted) it first.
+func (r *Repository) retire(ctx context.Context, idb bun.IDB, id uuid.UUID, at time.Time) (bool, error) {
+	res, err := idb.NewUpdate().Model((*refreshToken)(nil)).
+		Set("retired_at = ?", at).
+		Where("id = ? AND retired_at IS NULL", id).
+		Exec(ctx)
+	if err != nil {
+		return false, db.Err(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, db.Err(err)
+}
+
+// deleteFamily revokes a token and every token rotated from the same login.
+func (r *Repository) deleteFamily(ctx context.Context, familyID uuid.UUID) error {
+	_, err := r.db.NewDelete().Model((*refreshToken)(nil)).Where("family_id = ?", familyID).Exec(ctx)
+	return db.Err(err)
+}
+
+// deleteFamilyByHash revokes the family of the token with this hash, if any.
+func (r *Repository) deleteFamilyByHash(ctx context.Context, hash []byte) error {
+	_, err := r.db.NewDelete().Model((*refreshToken)(nil)).
+		Where("family_id IN (SELECT family_id FROM selfdb.refresh_tokens WHERE token_hash = ?)", hash).
+		Exec(ctx)
+	return db.Err(err)
+}
+
+// deleteForUser revokes every refresh token of a user.
+func (r *Repository) deleteForUser(ctx context.Context, idb bun.IDB, userID uuid.UUID) error {
+	_, err := idb.NewDelete().Model((*refreshToken)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	return db.Err(err)
+}
+
+// purgeExpired deletes refresh tokens past their expiry.
+func (r *Repository) purgeExpired(ctx context.Context) (int64, error) {
+	res, err := r.db.NewDelete().Model((*refreshToken)(nil)).Where("expires_at < now()").Exec(ctx)
+	if err != nil {
+		return 0, db.Err(err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,28 @@
+package auth
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/selfdb/selfdb/platform/httpserver"
+)
+
+// Routes mounts /api/v1/auth.
+type Routes struct {
+	h  *Handler
+	id *Identity
+}
+
+var _ httpserver.Routes = (*Routes)(nil)
+
+// NewRoutes builds the auth routes.
+func NewRoutes(h *Handler, id *Identity) *Routes { return &Routes{h: h, id: id} }
+
+// Register adds the routes of api.md §2.
+func (r *Routes) Register(router fiber.Router) {
+	g := router.Group("/api/v1/auth")
+	g.Post("/login", r.h.login)
+	g.Post("/register", r.h.register)
+	g.Post("/refresh", r.h.refresh)
+	g.Post("/logout", r.h.logout)
+	g.Post("/logout-all", r.id.RequireUser, r.h.logoutAll)
+}

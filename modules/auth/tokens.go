@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// accessClaims are the claims of an access JWT (api.md §2.1).
+type accessClaims struct {
+	Email       string `json:"email"`
+	IsSuperuser bool   `json:"is_superuser"`
+	Typ         string `json:"typ"`
+	jwt.RegisteredClaims
+}
+
+// Tokens signs and verifies access JWTs and makes refresh tokens.
+type Tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewTokens builds a signer with the HS256 secret and the access-token lifetime.
+func NewTokens(secret string, ttl time.Duration) *Tokens {
+	return &Tokens{secret: []byte(secret), ttl: ttl, now: time.Now}
+}
+
+// Access issues an access JWT for u.
+func (t *Tokens) Access(u *User) (string, error) {
+	now := t.now()
+	claims := accessClaims{
+		Email: u.Email, IsSuperuser: u.IsSuperuser, Typ: "access",
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   u.ID.String(),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ID:        uuid.NewString(),
+		},
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+}
+
+var errBadToken = errors.New("auth: bad access token")
+
+// Parse verifies an access JWT (HS256 only, not expired, typ "access") and
+// returns the user id it names.
+func (t *Tokens) Parse(token string) (uuid.UUID, error) {
+	var claims accessClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now),
+	)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if claims.Typ != "access" {
+		return uuid.Nil, errBadToken
+	}
+	id, err := uuid.Parse(claims.Subject)
+	if err != nil {
+		return uuid.Nil, errBadToken
+	}
+	return id, nil
+}
+
+// newRefreshToken returns an opaque refresh token (256 random bits,
+// URL-safe base64) and the hash that is stored instead of it.
+func newRefreshToken() (string, []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24).
+	tok := base64.RawURLEncoding.EncodeToString(b[:])
+	return tok, hashRefreshToken(tok)
+}
+
+// hashRefreshToken is the stored form of a refresh token.
+func hashRefreshToken(tok string) []byte {
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:]
+}
