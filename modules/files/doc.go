@@ -1,0 +1,38 @@
+// Package files owns file metadata and bytes: the /api/v1/files routes
+// (api.md §5.2), GET /api/v1/buckets/{id}/files, the byte routes under
+// /files/ (§5.3: upload-direct, download, view, list), the selfdb.files
+// table and the Store that keeps bytes at STORAGE_PATH/<bucket_id>/<object>.
+//
+// Upload: initiate-upload inserts a pending row and hands out a URL signed
+// with HMAC-SHA256 (key derived from SECRET_KEY) over method, bucket id,
+// object name and expiry (SIGNED_URL_TTL). The PUT streams the body (raw or
+// the multipart "file" field, never buffered) into a temp file in the
+// bucket's directory while counting and hashing, enforces MAX_UPLOAD_BYTES,
+// fsyncs, links it into place (never over an existing object: 409) and
+// fsyncs the directory; only then the row becomes ready with the stored size
+// and SHA-256. A failed or aborted upload removes its temp file and leaves
+// the row pending. A full disk answers 507, an unwritable directory 503.
+//
+// Reads: public buckets need nothing; private ones a GET signature
+// (DOWNLOAD_URL_TTL) or the Bearer token of the file's owner, the bucket's
+// owner or a superuser. Downloads stream from the file with ranges, ETag
+// (the SHA-256), Last-Modified and If-None-Match.
+//
+// Deletion order is always rows first, then bytes: a crash in between
+// leaves unreachable bytes (never a row without bytes). The janitor
+// (every STORAGE_CLEANUP_INTERVAL) deletes pending rows whose upload URL
+// expired, temp files untouched for SIGNED_URL_TTL, and directories of
+// buckets that no longer exist.
+//
+// Cache: file rows by id under "files:<id>", deleted after every write.
+//
+// Deleting a user (users.OwnedData) deletes every file they uploaded, in any
+// bucket, bytes included.
+//
+// Error codes: file_not_found, bucket_not_found, bucket_permission_denied,
+// authentication_required, file_access_denied, file_not_public,
+// not_enough_permissions, invalid_signature, invalid_object_name,
+// invalid_filename, object_exists, file_too_large, missing_file_field,
+// incomplete_upload, insufficient_storage, storage_unavailable,
+// range_not_satisfiable.
+package files
