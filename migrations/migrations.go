@@ -8,8 +8,9 @@ import (
 	"github.com/uptrace/bun/migrate"
 )
 
-//go:embed *.sql
 // Files holds the SQL files themselves.
+//
+//go:embed *.sql
 var Files embed.FS
 
 // Migrations is the embedded set, discovered once.

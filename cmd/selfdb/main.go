@@ -11,6 +11,12 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/modules/auth"
+	"github.com/selfdb/selfdb/modules/buckets"
+	"github.com/selfdb/selfdb/modules/files"
+	"github.com/selfdb/selfdb/modules/sqlconsole"
+	"github.com/selfdb/selfdb/modules/tables"
+	"github.com/selfdb/selfdb/modules/users"
 	"github.com/selfdb/selfdb/platform"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
@@ -20,7 +26,14 @@ import (
 var version = "dev"
 
 // modules are the product's domains; adding one is one line here.
-var modules = fx.Options()
+var modules = fx.Options(
+	auth.Module,
+	users.Module,
+	buckets.Module,
+	files.Module,
+	tables.Module,
+	sqlconsole.Module,
+)
 
 func main() {
 	cmd := "serve"

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -59,7 +60,27 @@ type Config struct {
 	DefaultAdminEmail        string `env:"DEFAULT_ADMIN_EMAIL" envDefault:"admin@example.com"`
 	DefaultAdminPassword     string `env:"DEFAULT_ADMIN_PASSWORD" envDefault:"adminpassword"`
 
+	// auth: rate limits (fixed windows, counters shared in memcached) and
+	// refresh-token housekeeping.
+	AuthRateLimitWindow          time.Duration `env:"AUTH_RATE_LIMIT_WINDOW" envDefault:"15m"`
+	AuthLoginMaxFailuresPerEmail int           `env:"AUTH_LOGIN_MAX_FAILURES_PER_EMAIL" envDefault:"10"`
+	AuthLoginMaxPerIP            int           `env:"AUTH_LOGIN_MAX_PER_IP" envDefault:"300"`
+	AuthRegisterMaxPerEmail      int           `env:"AUTH_REGISTER_MAX_PER_EMAIL" envDefault:"10"`
+	AuthRegisterMaxPerIP         int           `env:"AUTH_REGISTER_MAX_PER_IP" envDefault:"100"`
+	AuthRefreshMaxPerIP          int           `env:"AUTH_REFRESH_MAX_PER_IP" envDefault:"600"`
+	AuthRefreshReuseGrace        time.Duration `env:"AUTH_REFRESH_REUSE_GRACE" envDefault:"10s"`
+	AuthTokenPurgeInterval       time.Duration `env:"AUTH_TOKEN_PURGE_INTERVAL" envDefault:"1h"`
+
 	StoragePath string `env:"STORAGE_PATH" envDefault:"./data/storage"`
+
+	// tables (modules/tables, modules/sqlconsole): the SQL console's limits.
+	SQLStatementTimeout time.Duration `env:"SQL_STATEMENT_TIMEOUT" envDefault:"30s"`
+	SQLRowCap           int           `env:"SQL_ROW_CAP" envDefault:"10000"`
+
+	// files (modules/files): signed URL lifetimes and the storage janitor.
+	SignedURLTTL           time.Duration `env:"SIGNED_URL_TTL" envDefault:"1h"`
+	DownloadURLTTL         time.Duration `env:"DOWNLOAD_URL_TTL" envDefault:"15m"`
+	StorageCleanupInterval time.Duration `env:"STORAGE_CLEANUP_INTERVAL" envDefault:"5m"`
 }
 
 // Load reads the environment and validates the result.
@@ -78,10 +99,23 @@ func Parse(environ map[string]string) (*Config, error) {
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
 		return nil, describe(err)
 	}
+	// The env library applies defaults to set-but-empty variables; an
+	// explicitly empty MEMCACHED_ADDR means "no cache".
+	if v, ok := lookup(environ, "MEMCACHED_ADDR"); ok && strings.TrimSpace(v) == "" {
+		cfg.MemcachedAddr = ""
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+func lookup(environ map[string]string, name string) (string, bool) {
+	if environ != nil {
+		v, ok := environ[name]
+		return v, ok
+	}
+	return os.LookupEnv(name)
 }
 
 // describe rewrites caarlos0/env's errors so that each names the variable.
@@ -179,6 +213,39 @@ func (c *Config) Validate() error {
 	}
 	if c.StoragePath == "" {
 		bad("STORAGE_PATH", "is required")
+	}
+	// auth
+	for _, v := range []struct {
+		name string
+		n    int
+	}{
+		{"AUTH_LOGIN_MAX_FAILURES_PER_EMAIL", c.AuthLoginMaxFailuresPerEmail},
+		{"AUTH_LOGIN_MAX_PER_IP", c.AuthLoginMaxPerIP},
+		{"AUTH_REGISTER_MAX_PER_EMAIL", c.AuthRegisterMaxPerEmail},
+		{"AUTH_REGISTER_MAX_PER_IP", c.AuthRegisterMaxPerIP},
+		{"AUTH_REFRESH_MAX_PER_IP", c.AuthRefreshMaxPerIP},
+	} {
+		if v.n <= 0 {
+			bad(v.name, "must be positive")
+		}
+	}
+	if c.AuthRateLimitWindow < time.Second {
+		bad("AUTH_RATE_LIMIT_WINDOW", "must be at least 1s")
+	}
+	if c.AuthRefreshReuseGrace < 0 {
+		bad("AUTH_REFRESH_REUSE_GRACE", "must not be negative")
+	}
+	if c.AuthTokenPurgeInterval <= 0 {
+		bad("AUTH_TOKEN_PURGE_INTERVAL", "must be positive")
+	}
+	if c.SignedURLTTL <= 0 {
+		bad("SIGNED_URL_TTL", "must be positive")
+	}
+	if c.DownloadURLTTL <= 0 {
+		bad("DOWNLOAD_URL_TTL", "must be positive")
+	}
+	if c.StorageCleanupInterval <= 0 {
+		bad("STORAGE_CLEANUP_INTERVAL", "must be positive")
 	}
 	if !c.Dev() {
 		if len(c.SecretKey) < 32 {

@@ -124,3 +124,19 @@ func TestDerived(t *testing.T) {
 		t.Errorf("pool %d/%d", cfg.MaxOpenConns(), cfg.MaxIdleConns())
 	}
 }
+
+func TestEmptyMemcachedAddrDisablesCache(t *testing.T) {
+	env := base()
+	env["MEMCACHED_ADDR"] = ""
+	cfg, err := config.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.MemcachedServers()) != 0 {
+		t.Errorf("empty MEMCACHED_ADDR gave servers %v", cfg.MemcachedServers())
+	}
+	cfg, err = config.Parse(base())
+	if err != nil || len(cfg.MemcachedServers()) != 1 {
+		t.Errorf("unset MEMCACHED_ADDR should default to localhost: %v %v", cfg.MemcachedServers(), err)
+	}
+}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS selfdb.sql_history;
+DROP TABLE IF EXISTS selfdb.sql_snippets;

@@ -1,0 +1,23 @@
+// Package sqlconsole is the superuser SQL console (api.md §7): scripts run
+// statement by statement in one transaction, plus saved snippets and history.
+//
+// Routes: /api/v1/sql/query, /snippets, /history (superuser only).
+//
+// Running: Split cuts the script with Postgres' lexical rules. Each statement
+// is prepared on one connection; the server's description (not the text)
+// decides whether it returns rows, so SELECT, VALUES, SHOW, EXPLAIN and any
+// RETURNING give columns and data. SET LOCAL statement_timeout
+// (SQL_STATEMENT_TIMEOUT) bounds each statement and SQL_ROW_CAP each result
+// (truncated:true past it). read_only runs a READ ONLY transaction; params
+// bind $1.. of a single statement. A failing statement rolls everything back
+// and answers 200 {success:false, error}. Whether the run wrote anything is
+// asked of Postgres (txid_current_if_assigned), and a run that wrote bumps
+// the tables module's schema generation and prunes policies of tables that
+// no longer exist. Params are sent in the protocol's Bind message, never
+// spliced into the text.
+//
+// Tables: selfdb.sql_snippets, selfdb.sql_history (deleted with the user via
+// users.OwnedData).
+//
+// Error codes: snippet_not_found, validation_failed.
+package sqlconsole

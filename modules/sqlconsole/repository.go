@@ -1,0 +1,77 @@
+package sqlconsole
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/selfdb/selfdb/platform/db"
+)
+
+// Repository stores snippets and history.
+type Repository struct{ db *bun.DB }
+
+// NewRepository wraps the database.
+func NewRepository(d *bun.DB) *Repository { return &Repository{db: d} }
+
+// AddHistory records a run.
+func (r *Repository) AddHistory(ctx context.Context, h *HistoryEntry) error {
+	_, err := r.db.NewInsert().Model(h).Returning("*").Exec(ctx)
+	return db.Err(err)
+}
+
+// History lists a user's runs, newest first.
+func (r *Repository) History(ctx context.Context, userID uuid.UUID, limit, offset int) ([]HistoryEntry, int, error) {
+	out := []HistoryEntry{}
+	n, err := r.db.NewSelect().Model(&out).Where("user_id = ?", userID).
+		OrderExpr("executed_at DESC, id DESC").Limit(limit).Offset(offset).ScanAndCount(ctx)
+	return out, n, db.Err(err)
+}
+
+// Snippets lists a user's own and every shared snippet, newest first.
+func (r *Repository) Snippets(ctx context.Context, userID uuid.UUID) ([]Snippet, error) {
+	out := []Snippet{}
+	err := r.db.NewSelect().Model(&out).Where("user_id = ? OR is_shared", userID).OrderExpr("created_at DESC, id DESC").Scan(ctx)
+	return out, db.Err(err)
+}
+
+// AddSnippet inserts a snippet.
+func (r *Repository) AddSnippet(ctx context.Context, s *Snippet) error {
+	_, err := r.db.NewInsert().Model(s).Returning("*").Exec(ctx)
+	return db.Err(err)
+}
+
+// OwnSnippet loads a snippet of userID, or nil.
+func (r *Repository) OwnSnippet(ctx context.Context, id, userID uuid.UUID) (*Snippet, error) {
+	s := &Snippet{}
+	err := r.db.NewSelect().Model(s).Where("id = ? AND user_id = ?", id, userID).Scan(ctx)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	return s, db.Err(err)
+}
+
+// SaveSnippet writes a snippet's editable fields.
+func (r *Repository) SaveSnippet(ctx context.Context, s *Snippet) error {
+	_, err := r.db.NewUpdate().Model(s).Column("name", "description", "sql_code", "is_shared").
+		Set("updated_at = now()").WherePK().Returning("*").Exec(ctx)
+	return db.Err(err)
+}
+
+// DeleteSnippet deletes a snippet.
+func (r *Repository) DeleteSnippet(ctx context.Context, id uuid.UUID) error {
+	_, err := r.db.NewDelete().Model((*Snippet)(nil)).Where("id = ?", id).Exec(ctx)
+	return db.Err(err)
+}
+
+// DeleteUserData removes a user's snippets and history (users.OwnedData).
+func (r *Repository) DeleteUserData(ctx context.Context, userID uuid.UUID) error {
+	return db.Err(r.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*Snippet)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model((*HistoryEntry)(nil)).Where("user_id = ?", userID).Exec(ctx)
+		return err
+	}))
+}

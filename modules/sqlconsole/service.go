@@ -1,0 +1,220 @@
+package sqlconsole
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"go.uber.org/zap"
+
+	"github.com/selfdb/selfdb/modules/auth"
+	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/db"
+)
+
+// SchemaCache is what the console needs from the tables module: dropping
+// all cached table metadata after a run that wrote.
+type SchemaCache interface {
+	InvalidateSchema(ctx context.Context)
+}
+
+// Service runs console scripts and keeps snippets and history. Every method
+// is for superusers (the routes guard it).
+type Service struct {
+	sqldb  *sql.DB
+	repo   *Repository
+	schema SchemaCache
+	runner runner
+	log    *zap.Logger
+}
+
+// NewService builds the service from the SQL_* settings.
+func NewService(bdb *bun.DB, repo *Repository, schema SchemaCache, cfg *config.Config, log *zap.Logger) (*Service, error) {
+	if cfg.SQLStatementTimeout <= 0 {
+		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT: must be positive")
+	}
+	if cfg.DBReadTimeout > 0 && cfg.SQLStatementTimeout >= cfg.DBReadTimeout {
+		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT (%s) must be below DB_READ_TIMEOUT (%s)", cfg.SQLStatementTimeout, cfg.DBReadTimeout)
+	}
+	if cfg.SQLRowCap <= 0 {
+		return nil, fmt.Errorf("config: SQL_ROW_CAP: must be positive")
+	}
+	return &Service{sqldb: bdb.DB, repo: repo, schema: schema, log: log.Named("sqlconsole"),
+		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap}}, nil
+}
+
+// paramValue turns a JSON parameter into a driver value (text for numbers,
+// so that Postgres parses them as the inferred type).
+func paramValue(raw json.RawMessage) (any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("empty parameter")
+	}
+	switch raw[0] {
+	case 'n':
+		return nil, nil
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return s, nil
+	case '{', '[':
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, err
+		}
+		return buf.String(), nil
+	}
+	return string(raw), nil
+}
+
+// Run executes a script in one transaction and records it in the caller's
+// history. SQL errors come back as Success false; a run that wrote anything
+// invalidates the table metadata cache.
+func (s *Service) Run(ctx context.Context, p *auth.Principal, in QueryIn) (*RunResult, error) {
+	stmts := Split(in.Query)
+	if len(stmts) == 0 {
+		return nil, apperr.Validation(apperr.Field("body", "query", "The query has no statement", "value_error"))
+	}
+	var args []any
+	if len(in.Params) > 0 {
+		if len(stmts) != 1 {
+			return nil, apperr.Validation(apperr.Field("body", "params", "params are only accepted for a single statement", "value_error"))
+		}
+		for i, raw := range in.Params {
+			v, err := paramValue(raw)
+			if err != nil {
+				return nil, apperr.Validation(apperr.Field("body", "params", fmt.Sprintf("parameter %d is not a JSON value", i+1), "value_error"))
+			}
+			args = append(args, v)
+		}
+	}
+	conn, err := s.sqldb.Conn(ctx)
+	if err != nil {
+		return nil, db.Err(err)
+	}
+	defer conn.Close()
+	res, err := s.runner.run(ctx, conn, stmts, args, in.ReadOnly)
+	if err != nil {
+		// The connection broke: database/sql drops it from the pool.
+		return nil, db.Err(err)
+	}
+	if res.wrote {
+		s.schema.InvalidateSchema(ctx)
+	}
+	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: res.IsReadOnly || in.ReadOnly, ExecutionTime: res.TotalExecutionTime}
+	if res.Success {
+		n := res.TotalRowsAffected
+		h.RowCount = &n
+	} else {
+		e := res.Error
+		h.Error = &e
+	}
+	if err := s.repo.AddHistory(context.WithoutCancel(ctx), h); err != nil {
+		s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
+	}
+	return res, nil
+}
+
+// Snippets lists the caller's own and all shared snippets.
+func (s *Service) Snippets(ctx context.Context, p *auth.Principal) ([]Snippet, error) {
+	return s.repo.Snippets(ctx, p.ID)
+}
+
+// AddSnippet saves a snippet for the caller.
+func (s *Service) AddSnippet(ctx context.Context, p *auth.Principal, in SnippetIn) (*Snippet, error) {
+	var fields []apperr.FieldError
+	if strings.TrimSpace(in.Name) == "" {
+		fields = append(fields, apperr.Field("body", "name", "Field required", "missing"))
+	}
+	if strings.TrimSpace(in.SQLCode) == "" {
+		fields = append(fields, apperr.Field("body", "sql_code", "Field required", "missing"))
+	}
+	if len(fields) > 0 {
+		return nil, apperr.Validation(fields...)
+	}
+	sn := &Snippet{Name: in.Name, SQLCode: in.SQLCode, Description: in.Description, IsShared: in.IsShared, UserID: p.ID}
+	if err := s.repo.AddSnippet(ctx, sn); err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// UpdateSnippet changes a snippet of the caller. Errors: snippet_not_found.
+func (s *Service) UpdateSnippet(ctx context.Context, p *auth.Principal, id uuid.UUID, in SnippetPatch) (*Snippet, error) {
+	sn, err := s.repo.OwnSnippet(ctx, id, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sn == nil {
+		return nil, ErrSnippetNotFound
+	}
+	if in.Name != nil {
+		if strings.TrimSpace(*in.Name) == "" {
+			return nil, apperr.Validation(apperr.Field("body", "name", "Name must not be empty", "value_error"))
+		}
+		sn.Name = *in.Name
+	}
+	if in.SQLCode != nil {
+		sn.SQLCode = *in.SQLCode
+	}
+	if in.Description != nil {
+		sn.Description = in.Description
+	}
+	if in.IsShared != nil {
+		sn.IsShared = *in.IsShared
+	}
+	if err := s.repo.SaveSnippet(ctx, sn); err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// DeleteSnippet deletes a snippet of the caller and returns it.
+func (s *Service) DeleteSnippet(ctx context.Context, p *auth.Principal, id uuid.UUID) (*Snippet, error) {
+	sn, err := s.repo.OwnSnippet(ctx, id, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if sn == nil {
+		return nil, ErrSnippetNotFoundDelete
+	}
+	return sn, s.repo.DeleteSnippet(ctx, id)
+}
+
+// History returns a page of the caller's history.
+func (s *Service) History(ctx context.Context, p *auth.Principal, page, size int) (*HistoryPage, error) {
+	rows, n, err := s.repo.History(ctx, p.ID, size, (page-1)*size)
+	if err != nil {
+		return nil, err
+	}
+	return &HistoryPage{History: rows, Metadata: HistoryMetadata{TotalCount: n, Page: page, PageSize: size, TotalPages: (n + size - 1) / size}}, nil
+}
+
+// AddHistory records a run reported by a client.
+func (s *Service) AddHistory(ctx context.Context, p *auth.Principal, in HistoryIn) (*HistoryEntry, error) {
+	if strings.TrimSpace(in.Query) == "" {
+		return nil, apperr.Validation(apperr.Field("body", "query", "Field required", "missing"))
+	}
+	if in.ExecutionTime == nil {
+		return nil, apperr.Validation(apperr.Field("body", "execution_time", "Field required", "missing"))
+	}
+	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: in.IsReadOnly, ExecutionTime: *in.ExecutionTime,
+		RowCount: in.RowCount, Error: in.Error, ExecutedAt: time.Now()}
+	if err := s.repo.AddHistory(ctx, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}

@@ -1,0 +1,40 @@
+// Package tables serves the users' own Postgres tables (api.md §6) and the
+// schema overview (§8).
+//
+// Routes: /api/v1/tables (list, describe, rows, DDL) and /api/v1/schema.
+// User tables are the base tables of schema public; SelfDB's own tables live
+// in schema selfdb and are never reachable here.
+//
+// Tables: selfdb.table_policies holds each table's access policy (read,
+// insert, update, delete: public | authenticated | owner | superuser, plus
+// owner_column). A table without a row (created through SQL) gets the
+// default policy, all authenticated, when first seen. The SQL console keeps
+// the rows in step after each run that wrote: a table renamed in SQL keeps its
+// policy (matched by OID), a dropped table's row is deleted. DDL done outside
+// SelfDB (psql) is not followed: a table renamed there starts from the
+// default policy.
+//
+// Safety: every identifier from a caller matches ^[A-Za-z_][A-Za-z0-9_]{0,62}$
+// and is quoted; types come from an allow-list; defaults are escaped literals
+// cast to the column type or now(), gen_random_uuid(), CURRENT_TIMESTAMP;
+// row values are escaped literals cast to the column's catalog type (the
+// driver interpolates arguments client-side anyway, so the escaping is ours
+// and independent of standard_conforming_strings). Owner-level rows are
+// filtered in SQL.
+//
+// Counts: row_count (GET /tables/{t}) and an unfiltered total_count are exact
+// below 100,000 rows (pg_class.reltuples) and the planner's estimate above,
+// so big tables stay cheap; filtered counts are always exact.
+//
+// Cache keys: tables:gen (the schema generation, bumped after every DDL
+// route and every SQL console run that wrote) and tables:meta:<gen>:<name>
+// (columns, keys, indexes, policy). DDL run outside SelfDB (psql) shows up
+// once the entry expires (CACHE_TTL) or after any writing SQL console run.
+//
+// Error codes: table_not_found, table_exists, invalid_identifier,
+// invalid_type, invalid_default, invalid_table, unknown_column,
+// column_exists, column_in_primary_key, invalid_filter, invalid_order_by,
+// invalid_select, invalid_value, empty_body, row_not_found, invalid_policy,
+// batch_too_large, has_dependents, not_authenticated, not_enough_privileges
+// plus the platform's database codes (unique_violation, ...).
+package tables

@@ -1,0 +1,364 @@
+package tables
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/selfdb/selfdb/modules/auth"
+	"github.com/selfdb/selfdb/platform/apperr"
+)
+
+// Handler turns requests into service calls.
+type Handler struct {
+	svc *Service
+	id  *auth.Identity
+}
+
+// NewHandler builds the handler.
+func NewHandler(svc *Service, id *auth.Identity) *Handler { return &Handler{svc: svc, id: id} }
+
+// reservedParams are the query parameters of GET /{t}/data that are not filters.
+var reservedParams = map[string]bool{
+	"page": true, "page_size": true, "order_by": true, "filter_column": true, "filter_value": true,
+	"select": true, "apikey": true, "anon-key": true,
+}
+
+// pathParam is a decoded copy of a path parameter (Fiber's strings point
+// into a buffer that is reused after the request).
+func pathParam(c *fiber.Ctx, name string) string {
+	raw := c.Params(name)
+	if s, err := url.PathUnescape(raw); err == nil {
+		return strings.Clone(s)
+	}
+	return strings.Clone(raw)
+}
+
+func (h *Handler) caller(c *fiber.Ctx) (*auth.Principal, error) { return h.id.Caller(c) }
+
+// decode reads a JSON body into v (422 when it isn't JSON of that shape).
+func decode(c *fiber.Ctx, v any) error {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 {
+		return apperr.Validation(apperr.Field("body", "", "Request body is required", "missing"))
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return apperr.Validation(apperr.Field("body", "", "Invalid JSON body: "+err.Error(), "json_invalid"))
+	}
+	return nil
+}
+
+// intQuery reads an integer query parameter within [lo, hi].
+func intQuery(c *fiber.Ctx, name string, def, lo, hi int) (int, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return 0, apperr.Validation(apperr.Field("query", name, "Input should be a valid integer", "int_parsing"))
+	}
+	if n < lo || n > hi {
+		return 0, apperr.Validation(apperr.Field("query", name,
+			"Input should be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi), "value_error"))
+	}
+	return n, nil
+}
+
+// List is GET /tables.
+func (h *Handler) List(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.List(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// Get is GET /tables/{t}.
+func (h *Handler) Get(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Get(c.UserContext(), p, pathParam(c, "table"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// Structure is GET /tables/{t}/structure.
+func (h *Handler) Structure(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Structure(c.UserContext(), p, pathParam(c, "table"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// parseListParams reads GET /{t}/data's query.
+func parseListParams(c *fiber.Ctx) (ListParams, error) {
+	var lp ListParams
+	var err error
+	if lp.Page, err = intQuery(c, "page", 1, 1, 1<<30); err != nil {
+		return lp, err
+	}
+	if lp.PageSize, err = intQuery(c, "page_size", 50, 1, 1000); err != nil {
+		return lp, err
+	}
+	if ob := c.Query("order_by"); ob != "" {
+		if lp.Order, err = ParseOrderBy(ob); err != nil {
+			return lp, err
+		}
+	}
+	if lp.Select, err = ParseSelect(c.Query("select")); err != nil {
+		return lp, err
+	}
+	if fc := c.Query("filter_column"); fc != "" {
+		if !ValidIdent(fc) {
+			return lp, errBadFilterf("Invalid filter_column '%s'", fc)
+		}
+		lp.SearchColumn, lp.SearchValue = fc, c.Query("filter_value")
+	}
+	var ferr error
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		key := string(k)
+		if ferr != nil || reservedParams[key] {
+			return
+		}
+		f, err := ParseFilter(key, string(v))
+		if err != nil {
+			ferr = err
+			return
+		}
+		lp.Filters = append(lp.Filters, f)
+	})
+	return lp, ferr
+}
+
+// Data is GET /tables/{t}/data.
+func (h *Handler) Data(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	lp, err := parseListParams(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Data(c.UserContext(), p, pathParam(c, "table"), lp)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// Insert is POST /tables/{t}/data: one object, or an array for a batch.
+func (h *Handler) Insert(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(c.Body())
+	batch := len(body) > 0 && body[0] == '['
+	var rows []map[string]json.RawMessage
+	if batch {
+		err = decode(c, &rows)
+		if err == nil && len(rows) == 0 {
+			err = apperr.Validation(apperr.Field("body", "", "The batch is empty", "too_short"))
+		}
+		for _, r := range rows {
+			if err == nil && r == nil {
+				err = apperr.Validation(apperr.Field("body", "", "Each row must be an object", "dict_type"))
+			}
+		}
+	} else {
+		var row map[string]json.RawMessage
+		if err = decode(c, &row); err == nil && row == nil {
+			err = apperr.Validation(apperr.Field("body", "", "Input should be an object", "dict_type"))
+		}
+		rows = []map[string]json.RawMessage{row}
+	}
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.Insert(c.UserContext(), p, pathParam(c, "table"), rows)
+	if err != nil {
+		return err
+	}
+	if !batch {
+		var list []json.RawMessage
+		if err := json.Unmarshal(out, &list); err != nil || len(list) != 1 {
+			return apperr.Internal(err)
+		}
+		out = list[0]
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(out)
+}
+
+// idColumn reads the required id_column query parameter.
+func idColumn(c *fiber.Ctx) (string, error) {
+	col := c.Query("id_column")
+	if col == "" {
+		return "", apperr.Validation(apperr.Field("query", "id_column", "Field required", "missing"))
+	}
+	if !ValidIdent(col) {
+		return "", ErrInvalidIdentifier.WithMessage("Invalid id_column '%s'", col)
+	}
+	return col, nil
+}
+
+// UpdateRow is PUT /tables/{t}/data/{id}.
+func (h *Handler) UpdateRow(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	col, err := idColumn(c)
+	if err != nil {
+		return err
+	}
+	var values map[string]json.RawMessage
+	if len(bytes.TrimSpace(c.Body())) == 0 {
+		return ErrEmptyBody.WithMessage("No data provided for update")
+	}
+	if err := decode(c, &values); err != nil {
+		return err
+	}
+	if len(values) == 0 {
+		return ErrEmptyBody.WithMessage("No data provided for update")
+	}
+	out, err := h.svc.UpdateRow(c.UserContext(), p, pathParam(c, "table"), col, pathParam(c, "id"), values)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(out)
+}
+
+// DeleteRow is DELETE /tables/{t}/data/{id}.
+func (h *Handler) DeleteRow(c *fiber.Ctx) error {
+	p, err := h.caller(c)
+	if err != nil {
+		return err
+	}
+	col, err := idColumn(c)
+	if err != nil {
+		return err
+	}
+	id := pathParam(c, "id")
+	out, err := h.svc.DeleteRow(c.UserContext(), p, pathParam(c, "table"), col, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": "Row with " + col + "='" + id + "' deleted successfully", "deleted_data": out})
+}
+
+// CreateSQL is GET /tables/{t}/sql.
+func (h *Handler) CreateSQL(c *fiber.Ctx) error {
+	s, err := h.svc.CreateSQL(c.UserContext(), pathParam(c, "table"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"sql": s})
+}
+
+// Drop is DELETE /tables/{t}.
+func (h *Handler) Drop(c *fiber.Ctx) error {
+	name := pathParam(c, "table")
+	if err := h.svc.Drop(c.UserContext(), name); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": "Table '" + name + "' deleted successfully"})
+}
+
+// Create is POST /tables.
+func (h *Handler) Create(c *fiber.Ctx) error {
+	var in CreateTableIn
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	created, err := h.svc.Create(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' already exists", "created": false, "name": in.Name})
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' created successfully",
+		"created": true, "name": in.Name, "columns": in.Columns})
+}
+
+// AddColumn is POST /tables/{t}/columns.
+func (h *Handler) AddColumn(c *fiber.Ctx) error {
+	var in AddColumnIn
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	typ, err := h.svc.AddColumn(c.UserContext(), pathParam(c, "table"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": "Column '" + in.ColumnName + "' added successfully", "column_name": in.ColumnName, "data_type": typ})
+}
+
+// UpdateColumn is PUT /tables/{t}/columns/{c}.
+func (h *Handler) UpdateColumn(c *fiber.Ctx) error {
+	var in UpdateColumnIn
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	name, err := h.svc.UpdateColumn(c.UserContext(), pathParam(c, "table"), pathParam(c, "column"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": "Column '" + name + "' updated successfully", "column_name": name})
+}
+
+// DropColumn is DELETE /tables/{t}/columns/{c}.
+func (h *Handler) DropColumn(c *fiber.Ctx) error {
+	col := pathParam(c, "column")
+	if err := h.svc.DropColumn(c.UserContext(), pathParam(c, "table"), col); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": "Column '" + col + "' deleted successfully", "column_name": col})
+}
+
+// UpdateTable is PUT /tables/{t}.
+func (h *Handler) UpdateTable(c *fiber.Ctx) error {
+	var in UpdateTableIn
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	res, err := h.svc.UpdateTable(c.UserContext(), pathParam(c, "table"), in)
+	if err != nil {
+		return err
+	}
+	if !res.Changed {
+		return c.JSON(fiber.Map{"message": "No changes were made to the table"})
+	}
+	out := fiber.Map{"message": "Table updated successfully"}
+	if res.Renamed {
+		out["old_name"], out["new_name"] = res.OldName, res.NewName
+	}
+	if res.Description != nil {
+		out["description"] = *res.Description
+	}
+	if res.PolicySet {
+		out["access"], out["owner_column"] = res.Policy, res.Policy.OwnerColumn
+	}
+	return c.JSON(out)
+}

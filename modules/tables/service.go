@@ -1,0 +1,563 @@
+package tables
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/selfdb/selfdb/modules/auth"
+	"github.com/selfdb/selfdb/platform/cache"
+)
+
+// genTTL keeps the schema generation far longer than any cached metadata.
+const genTTL = 30 * 24 * time.Hour
+
+// Service holds the tables rules: policies, metadata cache, row and DDL
+// operations. Callers pass the request's principal (nil for anon).
+type Service struct {
+	repo  *Repository
+	cache *cache.Cache
+	log   *zap.Logger
+}
+
+// NewService builds the service.
+func NewService(repo *Repository, c *cache.Cache, log *zap.Logger) *Service {
+	return &Service{repo: repo, cache: c, log: log.Named("tables")}
+}
+
+// genKey is the schema generation: every metadata key includes it, so
+// bumping it invalidates all table metadata on every instance.
+func (s *Service) genKey() string { return s.cache.Key("tables", "gen") }
+
+// generation is the current schema generation ("0" while memcached is away).
+func (s *Service) generation() string {
+	var g uint64
+	if !s.cache.Get(s.genKey(), &g) {
+		n, err := s.cache.Incr(s.genKey(), 0, genTTL)
+		if err != nil {
+			return "0"
+		}
+		g = n
+	}
+	return strconv.FormatUint(g, 10)
+}
+
+// InvalidateSchema drops every cached table's metadata; call it after any
+// DDL has committed (the SQL console does, for every write).
+func (s *Service) InvalidateSchema(context.Context) {
+	if _, err := s.cache.Incr(s.genKey(), 1, genTTL); err != nil && s.cache.Enabled() {
+		s.log.Warn("tables: schema generation not bumped; metadata may be stale until CACHE_TTL", zap.Error(err))
+	}
+}
+
+// meta returns a user table's metadata and policy (cached), or 404.
+func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
+	if !ValidIdent(name) {
+		return nil, ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", name)
+	}
+	key := s.cache.Key("tables", "meta", s.generation(), name)
+	m, err := cache.GetOrLoad(ctx, s.cache, key, 0, func(ctx context.Context) (*Meta, error) {
+		m, err := s.repo.LoadMeta(ctx, name)
+		if err == nil && m == nil {
+			return nil, errTableNotFound(name)
+		}
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// authorize checks level for p. It returns the caller id rows must be
+// restricted to (owner level), or nil for no restriction.
+func authorize(p *auth.Principal, level Level, m *Meta) (*string, error) {
+	if p != nil && p.IsSuperuser {
+		return nil, nil
+	}
+	switch level {
+	case LevelPublic:
+		return nil, nil
+	case LevelAuthenticated:
+		if p == nil {
+			return nil, ErrNotAuthenticated
+		}
+		return nil, nil
+	case LevelOwner:
+		if p == nil {
+			return nil, ErrNotAuthenticated
+		}
+		if m.ownerColumn() == nil {
+			return nil, ErrForbidden
+		}
+		id := p.ID.String()
+		return &id, nil
+	}
+	if p == nil {
+		return nil, ErrNotAuthenticated
+	}
+	return nil, ErrForbidden
+}
+
+// canRead reports whether p may see a table with policy pol at all.
+func canRead(p *auth.Principal, pol Policy) bool {
+	if p != nil && p.IsSuperuser {
+		return true
+	}
+	switch pol.Read {
+	case LevelPublic:
+		return true
+	case LevelAuthenticated:
+		return p != nil
+	case LevelOwner:
+		return p != nil && pol.OwnerColumn != nil
+	}
+	return false
+}
+
+// List returns the tables p can read, by name. Anyone may call it.
+func (s *Service) List(ctx context.Context, p *auth.Principal) ([]TableSummary, error) {
+	all, err := s.repo.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, t := range all {
+		if canRead(p, t.Access) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Get returns a table's description for readers. Errors: table_not_found,
+// not_authenticated, not_enough_privileges.
+func (s *Service) Get(ctx context.Context, p *auth.Principal, name string) (*TableDetail, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := authorize(p, m.Policy.Read, m)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	var est bool
+	if owner != nil {
+		// An owner-level reader counts only their own rows.
+		cond, err := ownerCond(m, owner)
+		if err != nil {
+			return nil, err
+		}
+		n, err = s.repo.Count(ctx, m, cond)
+		if err != nil {
+			return nil, err
+		}
+	} else if n, est, err = s.repo.RowCount(ctx, m); err != nil {
+		return nil, err
+	}
+	return &TableDetail{Name: m.Name, Description: m.Description, Columns: columnsOut(m.Columns),
+		PrimaryKeys: nonNil(m.PrimaryKeys), ForeignKeys: nonNilFK(m.ForeignKeys), Indexes: nonNilIdx(m.Indexes),
+		RowCount: n, RowCountEstimated: est, Access: m.Policy, OwnerColumn: m.Policy.OwnerColumn}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilFK(s []ForeignKey) []ForeignKey {
+	if s == nil {
+		return []ForeignKey{}
+	}
+	return s
+}
+
+func nonNilIdx(s []Index) []Index {
+	if s == nil {
+		return []Index{}
+	}
+	return s
+}
+
+// Structure returns a table's columns for readers.
+func (s *Service) Structure(ctx context.Context, p *auth.Principal, name string) ([]ColumnOut, error) {
+	m, err := s.readable(ctx, p, name)
+	if err != nil {
+		return nil, err
+	}
+	return columnsOut(m.Columns), nil
+}
+
+func (s *Service) readable(ctx context.Context, p *auth.Principal, name string) (*Meta, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := authorize(p, m.Policy.Read, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Data returns a page of rows under the read policy (owner level: only the
+// caller's rows, filtered in SQL).
+func (s *Service) Data(ctx context.Context, p *auth.Principal, name string, lp ListParams) (*DataPage, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := authorize(p, m.Policy.Read, m)
+	if err != nil {
+		return nil, err
+	}
+	q, cols, err := buildList(m, lp, owner)
+	if err != nil {
+		return nil, err
+	}
+	total, rows, err := s.repo.Page(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &DataPage{Data: json.RawMessage(rows), Metadata: DataMetadata{TotalCount: total, Page: lp.Page, PageSize: lp.PageSize,
+		TotalPages: (total + int64(lp.PageSize) - 1) / int64(lp.PageSize), Columns: make([]DataColumn, len(cols))}}
+	for i, c := range cols {
+		out.Metadata.Columns[i] = DataColumn{Name: c.Name, DataType: c.DataType, IsNullable: c.IsNullable}
+	}
+	return out, nil
+}
+
+// Insert adds rows under the insert policy, all or nothing, and returns them
+// as a JSON array. The owner column is set to the caller's id (a client value
+// is overridden; a superuser's own value is kept; anon inserts get NULL).
+func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, rows []map[string]json.RawMessage) (json.RawMessage, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := authorize(p, m.Policy.Insert, m); err != nil {
+		return nil, err
+	}
+	if oc := m.ownerColumn(); oc != nil {
+		for _, r := range rows {
+			switch {
+			case p == nil:
+				r[oc.Name] = json.RawMessage("null")
+			case p.IsSuperuser:
+				if _, ok := r[oc.Name]; !ok {
+					r[oc.Name] = json.RawMessage(strconv.Quote(p.ID.String()))
+				}
+			default:
+				r[oc.Name] = json.RawMessage(strconv.Quote(p.ID.String()))
+			}
+		}
+	}
+	q, err := buildInsert(m, rows)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.repo.Rows(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(out), nil
+}
+
+// UpdateRow changes the row idCol = id under the update policy and returns
+// it. Non-superusers cannot change the owner column. Errors: row_not_found.
+func (s *Service) UpdateRow(ctx context.Context, p *auth.Principal, name, idCol, id string, values map[string]json.RawMessage) (json.RawMessage, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := authorize(p, m.Policy.Update, m)
+	if err != nil {
+		return nil, err
+	}
+	if oc := m.ownerColumn(); oc != nil && (p == nil || !p.IsSuperuser) {
+		delete(values, oc.Name)
+	}
+	if len(values) == 0 {
+		return nil, ErrEmptyBody.WithMessage("No data provided for update")
+	}
+	q, err := buildUpdate(m, idCol, id, values, owner)
+	if err != nil {
+		return nil, err
+	}
+	return s.oneRow(ctx, q, m, idCol, id)
+}
+
+// DeleteRow deletes the row idCol = id under the delete policy and returns it.
+func (s *Service) DeleteRow(ctx context.Context, p *auth.Principal, name, idCol, id string) (json.RawMessage, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := authorize(p, m.Policy.Delete, m)
+	if err != nil {
+		return nil, err
+	}
+	q, err := buildDelete(m, idCol, id, owner)
+	if err != nil {
+		return nil, err
+	}
+	return s.oneRow(ctx, q, m, idCol, id)
+}
+
+func (s *Service) oneRow(ctx context.Context, q string, m *Meta, idCol, id string) (json.RawMessage, error) {
+	out, err := s.repo.Rows(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var rows []json.RawMessage
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, ErrRowNotFound.WithMessage("Row with %s='%s' not found in table '%s'", idCol, id, m.Name)
+	}
+	return rows[0], nil
+}
+
+// CreateSQL renders a table's CREATE TABLE; superusers only (route guard).
+func (s *Service) CreateSQL(ctx context.Context, name string) (string, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	return s.repo.CreateSQL(ctx, m)
+}
+
+// ddl runs fn in a transaction and invalidates all metadata after commit.
+func (s *Service) ddl(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := s.repo.InTx(ctx, fn)
+	if err == nil {
+		s.InvalidateSchema(ctx)
+	}
+	return err
+}
+
+// Create makes a table from a checked body, with its policy, in one
+// transaction. It reports created=false for an existing table with
+// if_not_exists. Errors: invalid_identifier, invalid_type, invalid_default,
+// invalid_table, table_exists, unknown_column, invalid_policy.
+func (s *Service) Create(ctx context.Context, in CreateTableIn) (created bool, err error) {
+	plan, err := planCreate(in)
+	if err != nil {
+		return false, err
+	}
+	err = s.ddl(ctx, func(tx *sql.Tx) error {
+		exists, err := s.repo.Exists(ctx, tx, in.Name)
+		if err != nil {
+			return err
+		}
+		if exists {
+			if in.IfNotExists {
+				return errExistsOK
+			}
+			return ErrTableExists.WithMessage("Table '%s' already exists", in.Name)
+		}
+		for _, ref := range plan.Refs {
+			ok, err := s.repo.ColumnExists(ctx, tx, ref.Table, ref.Column)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return ErrInvalidTable.WithMessage("Foreign key target %s.%s is not a column of a user table", ref.Table, ref.Column)
+			}
+		}
+		if err := s.repo.ExecAll(ctx, tx, plan.Statements); err != nil {
+			return err
+		}
+		// A new table starts from its own policy, not a dropped namesake's.
+		return s.repo.SavePolicy(ctx, tx, in.Name, plan.Policy)
+	})
+	if err == errExistsOK {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// errExistsOK ends an if_not_exists create of an existing table.
+var errExistsOK = ErrTableExists.WithMessage("exists")
+
+// Drop deletes a table and its policy. Errors: table_not_found, has_dependents.
+func (s *Service) Drop(ctx context.Context, name string) error {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return err
+	}
+	return s.ddl(ctx, func(tx *sql.Tx) error {
+		if err := s.repo.ExecAll(ctx, tx, []string{"DROP TABLE " + qualified(m.Name)}); err != nil {
+			return err
+		}
+		return s.repo.DeletePolicy(ctx, tx, m.Name)
+	})
+}
+
+// AddColumn adds a column. Errors: column_exists, invalid_identifier, invalid_type, invalid_default.
+func (s *Service) AddColumn(ctx context.Context, name string, in AddColumnIn) (string, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	stmts, typ, err := planAddColumn(m.Name, in)
+	if err != nil {
+		return "", err
+	}
+	if m.column(in.ColumnName) != nil {
+		return "", ErrColumnExists.WithMessage("Column '%s' already exists in table '%s'", in.ColumnName, m.Name)
+	}
+	return typ, s.ddl(ctx, func(tx *sql.Tx) error { return s.repo.ExecAll(ctx, tx, stmts) })
+}
+
+// UpdateColumn alters a column (type, nullability, default, description,
+// name). A renamed owner column stays the owner column.
+func (s *Service) UpdateColumn(ctx context.Context, name, column string, in UpdateColumnIn) (string, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	cur := m.column(column)
+	if cur == nil {
+		return "", errUnknownColumn(column, m.Name)
+	}
+	stmts, err := planUpdateColumn(m.Name, cur, in)
+	if err != nil {
+		return "", err
+	}
+	final := column
+	if in.NewName != nil {
+		final = *in.NewName
+		if final != column && m.column(final) != nil {
+			return "", ErrColumnExists.WithMessage("Column '%s' already exists in table '%s'", final, m.Name)
+		}
+	}
+	return final, s.ddl(ctx, func(tx *sql.Tx) error {
+		if err := s.repo.ExecAll(ctx, tx, stmts); err != nil {
+			return err
+		}
+		if oc := m.Policy.OwnerColumn; oc != nil && *oc == column && final != column {
+			p := m.Policy
+			p.OwnerColumn = &final
+			return s.repo.SavePolicy(ctx, tx, m.Name, p)
+		}
+		return nil
+	})
+}
+
+// DropColumn removes a column. Errors: column_in_primary_key, unknown_column,
+// invalid_policy (the owner column).
+func (s *Service) DropColumn(ctx context.Context, name, column string) error {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return err
+	}
+	if m.column(column) == nil {
+		return errUnknownColumn(column, m.Name)
+	}
+	for _, pk := range m.PrimaryKeys {
+		if pk == column {
+			return ErrColumnInPrimaryKey.WithMessage("Column '%s' is part of the primary key of table '%s'", column, m.Name)
+		}
+	}
+	if oc := m.Policy.OwnerColumn; oc != nil && *oc == column {
+		return ErrBadPolicy.WithMessage("Column '%s' is the owner column of table '%s'; change the policy first", column, m.Name)
+	}
+	return s.ddl(ctx, func(tx *sql.Tx) error {
+		return s.repo.ExecAll(ctx, tx, []string{"ALTER TABLE " + qualified(m.Name) + " DROP COLUMN " + quoteIdent(column)})
+	})
+}
+
+// UpdateTableResult says what PUT /tables/{t} changed.
+type UpdateTableResult struct {
+	Changed            bool
+	OldName, NewName   string
+	Description        *string
+	Renamed, PolicySet bool
+	// Policy is the table's policy after the update.
+	Policy Policy
+}
+
+// UpdateTable renames a table, sets its description and/or its policy.
+func (s *Service) UpdateTable(ctx context.Context, name string, in UpdateTableIn) (*UpdateTableResult, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	res := &UpdateTableResult{OldName: m.Name, NewName: m.Name}
+	var stmts []string
+	if in.NewName != nil && *in.NewName != m.Name {
+		if !ValidIdent(*in.NewName) {
+			return nil, ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", *in.NewName)
+		}
+		stmts = append(stmts, "ALTER TABLE "+qualified(m.Name)+" RENAME TO "+quoteIdent(*in.NewName))
+		res.NewName, res.Renamed = *in.NewName, true
+	}
+	if in.Description != nil {
+		l, ok := quoteLiteral(*in.Description)
+		if !ok {
+			return nil, ErrBadValue.WithMessage("Invalid table description")
+		}
+		stmts = append(stmts, "COMMENT ON TABLE "+qualified(res.NewName)+" IS "+l)
+		res.Description = in.Description
+	}
+	pol, err := applyAccess(m.Policy, in.Access)
+	if err != nil {
+		return nil, err
+	}
+	if in.OwnerColumn != nil {
+		if isNull(in.OwnerColumn) {
+			pol.OwnerColumn = nil
+		} else {
+			var oc string
+			if err := json.Unmarshal(in.OwnerColumn, &oc); err != nil {
+				return nil, ErrBadPolicy.WithMessage("owner_column must be a column name or null")
+			}
+			c := m.column(oc)
+			if c == nil {
+				return nil, ErrBadPolicy.WithMessage("owner_column '%s' is not a column of table '%s'", oc, m.Name)
+			}
+			if !ownerTypes[c.CastType] {
+				return nil, ErrBadPolicy.WithMessage("owner_column '%s' must be uuid or text", oc)
+			}
+			pol.OwnerColumn = &oc
+		}
+	}
+	if err := checkOwnerLevels(pol); err != nil {
+		return nil, err
+	}
+	res.PolicySet = in.Access != nil || in.OwnerColumn != nil
+	res.Policy = pol
+	if len(stmts) == 0 && !res.PolicySet {
+		return res, nil
+	}
+	res.Changed = true
+	err = s.ddl(ctx, func(tx *sql.Tx) error {
+		if res.Renamed {
+			exists, err := s.repo.Exists(ctx, tx, res.NewName)
+			if err != nil {
+				return err
+			}
+			if exists {
+				return ErrTableExists.WithMessage("Table '%s' already exists", res.NewName)
+			}
+		}
+		if err := s.repo.ExecAll(ctx, tx, stmts); err != nil {
+			return err
+		}
+		if res.Renamed {
+			if err := s.repo.RenamePolicy(ctx, tx, m.Name, res.NewName); err != nil {
+				return err
+			}
+		}
+		return s.repo.SavePolicy(ctx, tx, res.NewName, pol)
+	})
+	return res, err
+}
