@@ -11,6 +11,16 @@
 #
 #   BENCH_DURATION=10s BENCH_THREADS=2 BENCH_CONNECTIONS=64   wrk settings
 #   BENCH_ONLY=name,name                                     run some endpoints
+#   BENCH_BIG=0                       skip the 1 GiB upload/download (default 1)
+#   BENCH_BIG_BYTES=1073741824        its size
+#   BENCH_PROFILE_DIR=dir             save a CPU profile (pprof, ADMIN_ADDR) of
+#                                     selfdb during each endpoint's run there
+#   BCRYPT_COST=12                    the server's bcrypt cost (login bench)
+#
+# Before each endpoint's run one request is sent with curl: its status is the
+# table's `status` column and a non-2xx one is reported loudly. `errors` is
+# wrk's count of non-2xx/3xx responses plus socket errors (timeouts included);
+# `cache_hit` is the memcached hit ratio during the run, from /metrics.
 #
 # To add an endpoint, add a line to endpoints() below; to prepare data or a
 # token for it, extend bench_setup().
@@ -22,25 +32,84 @@ DURATION=${BENCH_DURATION:-10s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 
-# endpoints prints one endpoint per line: NAME|METHOD|PATH|HEADERS|BODY.
+# endpoints prints one endpoint per line: NAME|METHOD|PATH|HEADERS|BODY[|CONNS].
 # HEADERS is "Name: value" pairs separated by ";" (the anon key is always
-# sent); BODY, when set, is sent as application/json. Runs after bench_setup,
-# so it may use what that defines ($BASE, $ANON_KEY, tokens...).
+# sent); BODY, when set, is sent as application/json; CONNS, when set,
+# replaces BENCH_CONNECTIONS for that endpoint. Runs after bench_setup, so it
+# may use what that defines ($BASE, $ANON_KEY, tokens...).
 endpoints() {
   cat <<EOF
 health|GET|/api/v1/health||
+users_me|GET|/api/v1/users/me|Authorization: Bearer $ADMIN_TOKEN|
+auth_login|POST|/api/v1/auth/login||$LOGIN_BODY|$(nproc)
+files_download_info|GET|/api/v1/files/$SMALL_FILE_ID/download-info|Authorization: Bearer $ADMIN_TOKEN|
+tables_data|GET|/api/v1/tables/bench_items/data?page_size=50|Authorization: Bearer $USER_TOKEN|
+tables_data_filter|GET|/api/v1/tables/bench_items/data?page_size=50&category=eq.7|Authorization: Bearer $USER_TOKEN|
+tables_insert|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
 EOF
+}
+
+# api METHOD PATH TOKEN [JSON] calls the server with the anon key (and the
+# Bearer TOKEN when set) and prints the response body; it fails, saying why,
+# unless the status is 2xx.
+api() {
+  local method=$1 path=$2 token=$3 body=${4:-} code
+  local args=(-sS -X "$method" -H "apikey: $ANON_KEY" -o "$dir/api.out" -w '%{http_code}')
+  [ -z "$token" ] || args+=(-H "Authorization: Bearer $token")
+  [ -z "$body" ] || args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  code=$(curl "${args[@]}" "$BASE$path")
+  if [[ $code != 2?? ]]; then
+    say "$method $path answered $code: $(head -c 400 "$dir/api.out")"
+    return 1
+  fi
+  cat "$dir/api.out"
+}
+
+# sql runs statements through POST /api/v1/sql/query as the admin and fails
+# unless they succeed.
+sql() {
+  local out
+  out=$(api POST /api/v1/sql/query "$ADMIN_TOKEN" "$(jq -cn --arg q "$1" '{query: $q}')")
+  [ "$(jq -r .success <<<"$out")" = true ] || { say "SQL failed: $(jq -r .error <<<"$out")"; return 1; }
 }
 
 # bench_setup runs once the server is ready: create users, tokens, rows...
 # for the endpoints above. $BASE is the server's URL, $ANON_KEY its key.
 bench_setup() {
-  :
+  local out bucket_id upload_url code
+  # issue 3: the admin's token (users/me) and the login body.
+  LOGIN_BODY=$(jq -cn --arg e "$DEFAULT_ADMIN_EMAIL" --arg p "$DEFAULT_ADMIN_PASSWORD" '{email: $e, password: $p}')
+  ADMIN_TOKEN=$(api POST /api/v1/auth/login "" "$LOGIN_BODY" | jq -er .access_token)
+  # A plain user for the table routes (default policy: authenticated).
+  api POST /api/v1/auth/register "" '{"email":"bench@example.com","password":"bench-password-1","full_name":"Bench"}' >/dev/null
+  USER_TOKEN=$(api POST /api/v1/auth/login "" '{"email":"bench@example.com","password":"bench-password-1"}' | jq -er .access_token)
+
+  # issue 4: a private bucket holding one small ready file.
+  bucket_id=$(api POST /api/v1/buckets "$ADMIN_TOKEN" '{"name":"bench-bucket","is_public":false}' | jq -er .id)
+  BUCKET_ID=$bucket_id
+  printf 'hello from make bench\n' >"$dir/small.txt"
+  out=$(api POST /api/v1/files/initiate-upload "$ADMIN_TOKEN" \
+    "$(jq -cn --arg b "$bucket_id" '{filename: "small.txt", content_type: "text/plain", size: 22, bucket_id: $b}')")
+  SMALL_FILE_ID=$(jq -er .file_metadata.id <<<"$out")
+  upload_url=$(jq -er .presigned_upload_info.upload_url <<<"$out")
+  code=$(curl -sS -o "$dir/api.out" -w '%{http_code}' -T "$dir/small.txt" -H 'Content-Type: text/plain' "$upload_url")
+  [ "$code" = 201 ] || { say "small upload answered $code: $(head -c 400 "$dir/api.out")"; return 1; }
+
+  # issue 5: a 100,000-row user table with an indexed column.
+  local t0
+  t0=$(now_us)
+  sql "CREATE TABLE bench_items (id serial PRIMARY KEY, category int NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO bench_items (category, name) SELECT i % 100, 'item ' || i FROM generate_series(1, 100000) AS i;
+CREATE INDEX bench_items_category_idx ON bench_items (category);
+ANALYZE bench_items;"
+  say "bench_items: 100,000 rows (category = i % 100, so 1,000 rows per value) in $(( ($(now_us) - t0) / 1000 )) ms"
 }
 
 say() { echo "bench: $*" >&2; }
 
 need wrk
+need curl
+need jq
 [ -x bin/selfdb ] && [ -x bin/benchhello ] || { say "build bin/selfdb and bin/benchhello first (make bench)"; exit 1; }
 
 dir=$(mktemp -d /tmp/selfdb-bench.XXXXXX)
@@ -64,7 +133,14 @@ export SELFDB_ENV=production LOG_LEVEL=warn ACCESS_LOG=false API_HOST=127.0.0.1
 export DATABASE_URL="postgres://postgres@127.0.0.1:$SELFDB_PG_PORT/selfdb?sslmode=disable"
 export MEMCACHED_ADDR=$SELFDB_MEMCACHED STORAGE_PATH=$dir/storage
 SECRET_KEY=$(secret 32) ANON_KEY=$(secret 24) DEFAULT_ADMIN_PASSWORD=$(secret 12)
-export SECRET_KEY ANON_KEY DEFAULT_ADMIN_PASSWORD
+export SECRET_KEY ANON_KEY DEFAULT_ADMIN_PASSWORD DEFAULT_ADMIN_EMAIL=admin@example.com
+# The login bench must measure bcrypt, not the rate limiter.
+export BCRYPT_COST=${BCRYPT_COST:-12}
+export AUTH_LOGIN_MAX_PER_IP=100000000 AUTH_LOGIN_MAX_FAILURES_PER_EMAIL=100000000
+export AUTH_REGISTER_MAX_PER_IP=100000000 AUTH_REFRESH_MAX_PER_IP=100000000
+# pprof for BENCH_PROFILE_DIR (loopback only, never the public port).
+ADMIN_ADDR=127.0.0.1:$(free_port)
+export ADMIN_ADDR
 mkdir -p "$STORAGE_PATH"
 
 # now_us prints the wall clock in microseconds (bash 5 EPOCHREALTIME).
@@ -116,11 +192,37 @@ to_ms() {
     printf "%.2f", n }'
 }
 
+# cache_counts prints selfdb's memcached "hits misses" so far (from /metrics).
+cache_counts() {
+  curl -sS "$BASE/metrics" | awk '
+    /^selfdb_cache_requests_total\{result="hit"\}/ {h = $2 + 0}
+    /^selfdb_cache_requests_total\{result="miss"\}/ {m = $2 + 0}
+    END {printf "%.0f %.0f\n", h, m}'
+}
+
+# preflight METHOD URL HEADERS BODY sends one request like wrk's with curl and
+# prints its status; a non-2xx one is reported with its body.
+preflight() {
+  local method=$1 url=$2 headers=$3 body=$4 h code
+  local args=(-sS -X "$method" -H "apikey: $ANON_KEY" -o "$dir/preflight.out" -w '%{http_code}')
+  if [ -n "$headers" ]; then
+    IFS=';' read -ra hs <<<"$headers"
+    for h in "${hs[@]}"; do args+=(-H "$(echo "$h" | xargs)"); done
+  fi
+  [ -z "$body" ] || args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  code=$(curl "${args[@]}" "$url" || echo 000)
+  [[ $code == 2?? ]] || say "WARNING: $method $url answered $code, not 2xx: $(head -c 300 "$dir/preflight.out")"
+  echo "$code"
+}
+
 rows=()
-# load NAME PID URL METHOD HEADERS BODY runs wrk and appends a row
-# "name req/s p50 p99 peak_kb errors".
+declare -A CACHE_DETAIL=()
+# load NAME PID URL METHOD HEADERS BODY [CONNS] [SELFDB] runs wrk and appends
+# a row "name status conns req/s p50 p99 peak_kb errors cache_hit". With
+# SELFDB set, the cache hit ratio is read from its /metrics around the run.
 load() {
-  local name=$1 pid=$2 url=$3 method=$4 headers=$5 body=$6 script out h rps p50 p99 errs
+  local name=$1 pid=$2 url=$3 method=$4 headers=$5 body=$6 conns=${7:-$CONNS} selfdb=${8:-}
+  local script out h rps p50 p99 errs status hit=- c0 c1 prof=""
   script="$dir/$name.lua"
   {
     echo "wrk.method = \"$method\""
@@ -136,17 +238,128 @@ load() {
       printf 'wrk.body = [==[%s]==]\n' "$body"
     fi
   } >"$script"
+  status=$(preflight "$method" "$url" "$headers" "$body")
+  [ -z "$selfdb" ] || c0=$(cache_counts)
+  if [ -n "$selfdb" ] && [ -n "${BENCH_PROFILE_DIR:-}" ]; then
+    mkdir -p "$BENCH_PROFILE_DIR"
+    local secs=${DURATION%s}
+    [[ $secs =~ ^[0-9]+$ ]] || secs=10
+    curl -sS -o "$BENCH_PROFILE_DIR/$name.pprof" \
+      "http://$ADMIN_ADDR/debug/pprof/profile?seconds=$(( secs > 2 ? secs - 1 : 1 ))" &
+    prof=$!
+  fi
   echo 5 2>/dev/null >"/proc/$pid/clear_refs" || true # reset VmHWM to the current RSS
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$script" "$url")
+  out=$(wrk -t"$THREADS" -c"$conns" -d"$DURATION" --latency -s "$script" "$url")
   echo "$out" >"$dir/$name.wrk"
+  [ -z "$prof" ] || wait "$prof" || true
+  if [ -n "$selfdb" ]; then
+    c1=$(cache_counts)
+    CACHE_DETAIL[$name]=$(awk -v a="$c0" -v b="$c1" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); printf "%d hits, %d misses", y[1] - x[1], y[2] - x[2] }')
+    hit=$(awk -v a="$c0" -v b="$c1" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); h = y[1] - x[1]; m = y[2] - x[2]
+      if (h + m == 0) print "-"; else printf "%.1f%%", 100 * h / (h + m) }')
+  fi
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
-  rows+=("$name $rps $p50 $p99 $(rss_kb "$pid" VmHWM) $errs")
+  rows+=("$name $status $conns $rps $p50 $p99 $(rss_kb "$pid" VmHWM) $errs $hit")
+}
+
+# rss_peak PID OUT samples PID's VmRSS every 100 ms and keeps the peak (kB)
+# in OUT until killed. No fork per sample.
+rss_peak() {
+  local pid=$1 out=$2 peak=0 k v
+  while :; do
+    { while read -r k v _; do [ "$k" = VmRSS: ] && break; done <"/proc/$pid/status"; } 2>/dev/null || return 0
+    if (( v > peak )); then peak=$v; echo "$peak" >"$out"; fi
+    read -r -t 0.1 -u 4 _ || true
+  done
+}
+
+# sample_start / sample_stop wrap a transfer: RSS before, sampled peak and
+# VmHWM (reset at the start) after; sample_stop sets PRE_KB PEAK_KB HWM_KB.
+sample_start() {
+  PRE_KB=$(rss_kb "$selfdb_pid" VmRSS)
+  echo "$PRE_KB" >"$dir/rss.peak"
+  echo 5 2>/dev/null >"/proc/$selfdb_pid/clear_refs" || true
+  rss_peak "$selfdb_pid" "$dir/rss.peak" &
+  SAMPLER=$!
+  pids+=("$SAMPLER")
+}
+sample_stop() {
+  kill "$SAMPLER" 2>/dev/null || true
+  wait "$SAMPLER" 2>/dev/null || true
+  PEAK_KB=$(cat "$dir/rss.peak")
+  HWM_KB=$(rss_kb "$selfdb_pid" VmHWM)
+}
+
+# rate BYTES MICROSECONDS prints MB/s (10^6 bytes) and the seconds taken.
+rate() { awk -v b="$1" -v us="$2" 'BEGIN {printf "%.0f MB/s (%.2f s)", b / us, us / 1e6}'; }
+growth() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f MB", (b - a) / 1024}'; }
+
+# bench_big (issue 4): a BENCH_BIG_BYTES (1 GiB) file through the byte routes
+# — signed PUT, then the download URL of download-info — timed next to a cp +
+# sync of the same file on this disk, with selfdb's RSS sampled during each
+# transfer. Sets BIG_LINES for the report; the files are deleted afterwards.
+BIG_LINES=()
+bench_big() {
+  local size=${BENCH_BIG_BYTES:-1073741824} big=$dir/big.bin out file_id upload_url dl_url code t0 up_us dl_us cp_us
+  local sum_src sum_dl sum_srv
+  say "big file: writing $size random bytes to $dir"
+  head -c "$size" /dev/urandom >"$big"
+  sync
+  t0=$(now_us); cp "$big" "$dir/big.cp"; sync "$dir/big.cp"; cp_us=$(( $(now_us) - t0 ))
+  rm -f "$dir/big.cp"; sync
+  BIG_LINES+=("cp + sync of the same file on this disk: $(rate "$size" "$cp_us")")
+
+  out=$(api POST /api/v1/files/initiate-upload "$ADMIN_TOKEN" \
+    "$(jq -cn --arg b "$BUCKET_ID" --argjson n "$size" '{filename: "big.bin", content_type: "application/octet-stream", size: $n, bucket_id: $b}')")
+  file_id=$(jq -er .file_metadata.id <<<"$out")
+  upload_url=$(jq -er .presigned_upload_info.upload_url <<<"$out")
+  say "big file: PUT to the signed upload URL"
+  sample_start
+  t0=$(now_us)
+  code=$(curl -sS -o "$dir/api.out" -w '%{http_code}' -T "$big" -H 'Expect:' \
+    -H 'Content-Type: application/octet-stream' "$upload_url" || echo 000)
+  up_us=$(( $(now_us) - t0 ))
+  sample_stop
+  if [ "$code" != 201 ]; then
+    say "big upload answered $code: $(head -c 400 "$dir/api.out")"
+    BIG_LINES+=("upload FAILED: status $code after $(rate "$size" "$up_us")")
+    rm -f "$big"
+    return 0
+  fi
+  BIG_LINES+=("upload   (PUT /files/upload-direct, 201): $(rate "$size" "$up_us"); selfdb RSS $(mb "$PRE_KB") before, peak $(mb "$PEAK_KB") sampled every 100 ms = $(growth "$PRE_KB" "$PEAK_KB") (VmHWM $(growth "$PRE_KB" "$HWM_KB")), target < +20 MB")
+
+  out=$(api GET "/api/v1/files/$file_id/download-info" "$ADMIN_TOKEN")
+  dl_url=$(jq -er .download_url <<<"$out")
+  sum_srv=$(jq -r '.file_metadata.checksum_sha256 // "-"' <<<"$out")
+  say "big file: GET the signed download URL"
+  sample_start
+  t0=$(now_us)
+  code=$(curl -sS -o "$dir/big.dl" -w '%{http_code}' "$dl_url" || echo 000)
+  dl_us=$(( $(now_us) - t0 ))
+  sample_stop
+  if [ "$code" != 200 ]; then
+    BIG_LINES+=("download FAILED: status $code")
+  else
+    BIG_LINES+=("download (GET /files/download, 200, to the page cache): $(rate "$size" "$dl_us"); selfdb RSS $(mb "$PRE_KB") before, peak $(mb "$PEAK_KB") = $(growth "$PRE_KB" "$PEAK_KB") (VmHWM $(growth "$PRE_KB" "$HWM_KB"))")
+    sum_src=$(sha256sum "$big" | cut -d' ' -f1)
+    sum_dl=$(sha256sum "$dir/big.dl" | cut -d' ' -f1)
+    if [ "$sum_src" = "$sum_dl" ] && [ "$sum_src" = "$sum_srv" ]; then
+      BIG_LINES+=("sha256: source = download = server's checksum_sha256 (${sum_src:0:16}…)")
+    else
+      BIG_LINES+=("sha256 MISMATCH: source $sum_src, download $sum_dl, server $sum_srv")
+    fi
+  fi
+  api DELETE "/api/v1/files/$file_id" "$ADMIN_TOKEN" >/dev/null || say "deleting the big file failed"
+  rm -f "$big" "$dir/big.dl"
 }
 
 # --- selfdb ---------------------------------------------------------------------
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(now_us)
 bin/selfdb migrate up >/dev/null
 MIGRATE_MS=$(( ($(now_us) - t0) / 1000 ))
@@ -154,6 +367,7 @@ MIGRATE_MS=$(( ($(now_us) - t0) / 1000 ))
 # The first start does one-time work (the admin user, bcrypt); the start-up
 # reported is the second one, a plain restart.
 port=$(free_port)
+export PUBLIC_URL="http://127.0.0.1:$port"
 start selfdb-first "$port" env API_PORT="$port" bin/selfdb serve
 FIRST_MS=$START_MS
 kill "$PID"; wait "$PID" 2>/dev/null || true
@@ -164,12 +378,13 @@ bench_setup
 say "selfdb ready in ${selfdb_start} ms (first start ${FIRST_MS} ms; migrations took ${MIGRATE_MS} ms before it), idle RSS $(mb "$selfdb_idle")"
 
 wrk -t"$THREADS" -c"$CONNS" -d2s -H "apikey: $ANON_KEY" "$BASE/api/v1/health" >/dev/null # warm-up
-while IFS='|' read -r name method path headers body; do
+while IFS='|' read -r name method path headers body conns; do
   [ -n "$name" ] || continue
   if [ -n "${BENCH_ONLY:-}" ] && [[ ",$BENCH_ONLY," != *",$name,"* ]]; then continue; fi
-  say "selfdb $method $path ($DURATION, $THREADS threads, $CONNS connections)"
-  load "$name" "$selfdb_pid" "$BASE$path" "$method" "$headers" "$body"
+  say "selfdb $method $path ($DURATION, $THREADS threads, ${conns:-$CONNS} connections)"
+  load "$name" "$selfdb_pid" "$BASE$path" "$method" "$headers" "$body" "${conns:-$CONNS}" selfdb
 done < <(endpoints)
+if [ "${BENCH_BIG:-1}" != 0 ]; then bench_big; fi
 kill "$selfdb_pid"; wait "$selfdb_pid" 2>/dev/null || true
 
 # --- bare Fiber hello-world ---------------------------------------------------
@@ -180,18 +395,36 @@ say "hello ready in ${hello_start} ms, idle RSS $(mb "$hello_idle")"
 wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$hport/api/v1/health" >/dev/null # warm-up
 say "hello GET /api/v1/health"
 load "hello" "$hello_pid" "http://127.0.0.1:$hport/api/v1/health" GET "" ""
-read -r _ hello_rps _ <<<"${rows[-1]}"
+read -r _ _ _ hello_rps _ <<<"${rows[-1]}"
 
 # --- report -------------------------------------------------------------------
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "SelfDB bench — $(bin/selfdb version), $(nproc) CPUs, wrk -t$THREADS -c$CONNS -d$DURATION, loopback"
+echo "load average (1/5/15 min): $LOAD_START at the start, $LOAD_END at the end (wrk and selfdb share these CPUs with whatever else runs)"
 echo "start-up (exec → /readyz 200): selfdb ${selfdb_start} ms (first start on a fresh database ${FIRST_MS} ms, \`migrate up\` before it ${MIGRATE_MS} ms), hello ${hello_start} ms"
 echo "idle RSS: selfdb $(mb "$selfdb_idle"), hello $(mb "$hello_idle")"
 echo
-printf '%-22s %10s %9s %9s %11s %8s %13s\n' endpoint req/s p50_ms p99_ms peak_RSS errors selfdb/hello
+printf '%-20s %6s %5s %9s %8s %8s %10s %7s %9s %8s\n' endpoint status conns req/s p50_ms p99_ms peak_RSS errors cache_hit vs_hello
 for r in "${rows[@]}"; do
-  read -r name rps p50 p99 peak errs <<<"$r"
+  read -r name status conns rps p50 p99 peak errs hit <<<"$r"
   ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
   [ "$name" = hello ] && ratio="-"
-  printf '%-22s %10s %9s %9s %11s %8s %13s\n' "$name" "$rps" "$p50" "$p99" "$(mb "$peak")" "$errs" "$ratio"
+  printf '%-20s %6s %5s %9s %8s %8s %10s %7s %9s %8s\n' "$name" "$status" "$conns" "$rps" "$p50" "$p99" "$(mb "$peak")" "$errs" "$hit" "$ratio"
 done
+echo
+echo "status: one curl request before the run; errors: wrk's non-2xx/3xx responses + socket errors (timeouts) during it; cache_hit: memcached hits / (hits + misses) from /metrics during it"
+for r in "${rows[@]}"; do
+  read -r name status conns rps p50 p99 peak errs hit <<<"$r"
+  case $name in
+    users_me) echo "users_me: memcached hit ratio $hit (${CACHE_DETAIL[$name]}); target ≥ 5,000 req/s, p99 < 50 ms, RSS < 100 MB" ;;
+    auth_login) echo "auth_login: bcrypt cost $BCRYPT_COST, $conns connections ($(nproc) CPUs): $rps logins/s, p50 $p50 ms ≈ one bcrypt verification + token issue" ;;
+    files_download_info) echo "files_download_info: cache ${CACHE_DETAIL[$name]}; target p99 < 20 ms" ;;
+    tables_insert) echo "tables_insert: $rps inserts/s (one row per POST, p99 $p99 ms)" ;;
+  esac
+done
+echo "tables_data*: 100,000-row table, page_size=50, as a non-superuser under the default 'authenticated' policy; target ≥ 3,000 req/s, p99 < 50 ms"
+if [ "${BENCH_BIG:-1}" != 0 ]; then
+  echo "big file, $(( ${BENCH_BIG_BYTES:-1073741824} / 1048576 )) MiB of random bytes (curl, loopback; MB = 10^6 bytes):"
+  for l in "${BIG_LINES[@]}"; do echo "  $l"; done
+fi

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Handler parses auth requests and calls the Service.
@@ -27,7 +28,7 @@ func (h *Handler) login(c *fiber.Ctx) error {
 		email, password, grant = formValue(c, "username"), formValue(c, "password"), formValue(c, "grant_type")
 	default:
 		var in loginJSON
-		if err := DecodeJSON(c, &in); err != nil {
+		if err := httpserver.DecodeJSON(c, &in); err != nil {
 			return err
 		}
 		email, password, grant = in.Email, in.Password, in.GrantType
@@ -67,7 +68,7 @@ func formValue(c *fiber.Ctx, name string) *string {
 
 func (h *Handler) register(c *fiber.Ctx) error {
 	var in RegisterRequest
-	if err := DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.Register(c.UserContext(), in, c.IP())
@@ -79,7 +80,7 @@ func (h *Handler) register(c *fiber.Ctx) error {
 
 func bodyRefreshToken(c *fiber.Ctx) (string, error) {
 	var in refreshRequest
-	if err := DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return "", err
 	}
 	if in.RefreshToken == nil {

@@ -1,14 +1,11 @@
 package buckets
 
 import (
-	"encoding/json"
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // MaxLimit bounds a page.
@@ -23,51 +20,6 @@ type Handler struct {
 // NewHandler builds the handler.
 func NewHandler(svc *Service, id *auth.Identity) *Handler { return &Handler{svc: svc, id: id} }
 
-// Page parses skip (or its alias offset) and limit; bad values are 422s.
-func Page(c *fiber.Ctx) (skip, limit int, err error) {
-	skip, limit = 0, 100
-	var fields []apperr.FieldError
-	parse := func(name string, dst *int, max int) {
-		v := c.Query(name)
-		if v == "" {
-			return
-		}
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 0 || (max > 0 && n > max) {
-			msg := "Input should be a valid non-negative integer"
-			if max > 0 {
-				msg = "Input should be an integer between 0 and " + strconv.Itoa(max)
-			}
-			fields = append(fields, apperr.Field("query", name, msg, "int_parsing"))
-			return
-		}
-		*dst = n
-	}
-	parse("offset", &skip, 0)
-	parse("skip", &skip, 0)
-	parse("limit", &limit, MaxLimit)
-	if len(fields) > 0 {
-		return 0, 0, apperr.Validation(fields...)
-	}
-	return skip, limit, nil
-}
-
-// PathID parses a UUID path parameter; a malformed one is a 422.
-func PathID(c *fiber.Ctx, name string) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params(name))
-	if err != nil {
-		return uuid.Nil, apperr.Validation(apperr.Field("path", name, "Input should be a valid UUID", "uuid_parsing"))
-	}
-	return id, nil
-}
-
-func decode(c *fiber.Ctx, dst any) error {
-	if err := json.Unmarshal(c.Body(), dst); err != nil {
-		return apperr.Validation(apperr.Field("body", "", "Input should be a valid JSON object", "json_invalid"))
-	}
-	return nil
-}
-
 func listOut(rows []WithStats) []OutWithStats {
 	out := make([]OutWithStats, len(rows))
 	for i := range rows {
@@ -77,7 +29,7 @@ func listOut(rows []WithStats) []OutWithStats {
 }
 
 func (h *Handler) list(c *fiber.Ctx) error {
-	skip, limit, err := Page(c)
+	skip, limit, err := httpserver.Page(c, MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -93,7 +45,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 }
 
 func (h *Handler) listPublic(c *fiber.Ctx) error {
-	skip, limit, err := Page(c)
+	skip, limit, err := httpserver.Page(c, MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -106,7 +58,7 @@ func (h *Handler) listPublic(c *fiber.Ctx) error {
 
 func (h *Handler) create(c *fiber.Ctx) error {
 	var req CreateRequest
-	if err := decode(c, &req); err != nil {
+	if err := httpserver.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	if req.Name == nil {
@@ -125,7 +77,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 }
 
 func (h *Handler) get(c *fiber.Ctx) error {
-	id, err := PathID(c, "bucket_id")
+	id, err := httpserver.PathUUID(c, "bucket_id")
 	if err != nil {
 		return err
 	}
@@ -141,12 +93,12 @@ func (h *Handler) get(c *fiber.Ctx) error {
 }
 
 func (h *Handler) update(c *fiber.Ctx) error {
-	id, err := PathID(c, "bucket_id")
+	id, err := httpserver.PathUUID(c, "bucket_id")
 	if err != nil {
 		return err
 	}
 	var req UpdateRequest
-	if err := decode(c, &req); err != nil {
+	if err := httpserver.DecodeJSON(c, &req); err != nil {
 		return err
 	}
 	p, err := h.id.Caller(c)
@@ -161,7 +113,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
-	id, err := PathID(c, "bucket_id")
+	id, err := httpserver.PathUUID(c, "bucket_id")
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Handler turns HTTP requests into service calls.
@@ -83,7 +84,7 @@ func (h *Handler) initiate(c *fiber.Ctx) error {
 }
 
 func (h *Handler) list(c *fiber.Ctx) error {
-	skip, limit, err := buckets.Page(c)
+	skip, limit, err := httpserver.Page(c, buckets.MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -111,11 +112,11 @@ func (h *Handler) list(c *fiber.Ctx) error {
 }
 
 func (h *Handler) bucketFiles(c *fiber.Ctx) error {
-	id, err := buckets.PathID(c, "bucket_id")
+	id, err := httpserver.PathUUID(c, "bucket_id")
 	if err != nil {
 		return err
 	}
-	skip, limit, err := buckets.Page(c)
+	skip, limit, err := httpserver.Page(c, buckets.MaxLimit)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (h *Handler) bucketFiles(c *fiber.Ctx) error {
 // info serves download-info and view-info (public: the /public/... variants).
 func (h *Handler) info(view, public bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id, err := buckets.PathID(c, "file_id")
+		id, err := httpserver.PathUUID(c, "file_id")
 		if err != nil {
 			return err
 		}
@@ -176,7 +177,7 @@ func contentTypeOf(f *File) string {
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
-	id, err := buckets.PathID(c, "file_id")
+	id, err := httpserver.PathUUID(c, "file_id")
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 }
 
 func (h *Handler) listBytes(c *fiber.Ctx) error {
-	skip, limit, err := buckets.Page(c)
+	skip, limit, err := httpserver.Page(c, buckets.MaxLimit)
 	if err != nil {
 		return err
 	}

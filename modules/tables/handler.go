@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Handler turns requests into service calls.
@@ -39,35 +39,6 @@ func pathParam(c *fiber.Ctx, name string) string {
 }
 
 func (h *Handler) caller(c *fiber.Ctx) (*auth.Principal, error) { return h.id.Caller(c) }
-
-// decode reads a JSON body into v (422 when it isn't JSON of that shape).
-func decode(c *fiber.Ctx, v any) error {
-	body := bytes.TrimSpace(c.Body())
-	if len(body) == 0 {
-		return apperr.Validation(apperr.Field("body", "", "Request body is required", "missing"))
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return apperr.Validation(apperr.Field("body", "", "Invalid JSON body: "+err.Error(), "json_invalid"))
-	}
-	return nil
-}
-
-// intQuery reads an integer query parameter within [lo, hi].
-func intQuery(c *fiber.Ctx, name string, def, lo, hi int) (int, error) {
-	raw := c.Query(name)
-	if raw == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil {
-		return 0, apperr.Validation(apperr.Field("query", name, "Input should be a valid integer", "int_parsing"))
-	}
-	if n < lo || n > hi {
-		return 0, apperr.Validation(apperr.Field("query", name,
-			"Input should be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi), "value_error"))
-	}
-	return n, nil
-}
 
 // List is GET /tables.
 func (h *Handler) List(c *fiber.Ctx) error {
@@ -112,10 +83,10 @@ func (h *Handler) Structure(c *fiber.Ctx) error {
 func parseListParams(c *fiber.Ctx) (ListParams, error) {
 	var lp ListParams
 	var err error
-	if lp.Page, err = intQuery(c, "page", 1, 1, 1<<30); err != nil {
+	if lp.Page, err = httpserver.QueryInt(c, "page", 1, 1, 1<<30); err != nil {
 		return lp, err
 	}
-	if lp.PageSize, err = intQuery(c, "page_size", 50, 1, 1000); err != nil {
+	if lp.PageSize, err = httpserver.QueryInt(c, "page_size", 50, 1, 1000); err != nil {
 		return lp, err
 	}
 	if ob := c.Query("order_by"); ob != "" {
@@ -175,7 +146,7 @@ func (h *Handler) Insert(c *fiber.Ctx) error {
 	batch := len(body) > 0 && body[0] == '['
 	var rows []map[string]json.RawMessage
 	if batch {
-		err = decode(c, &rows)
+		err = httpserver.DecodeJSON(c, &rows)
 		if err == nil && len(rows) == 0 {
 			err = apperr.Validation(apperr.Field("body", "", "The batch is empty", "too_short"))
 		}
@@ -186,7 +157,7 @@ func (h *Handler) Insert(c *fiber.Ctx) error {
 		}
 	} else {
 		var row map[string]json.RawMessage
-		if err = decode(c, &row); err == nil && row == nil {
+		if err = httpserver.DecodeJSON(c, &row); err == nil && row == nil {
 			err = apperr.Validation(apperr.Field("body", "", "Input should be an object", "dict_type"))
 		}
 		rows = []map[string]json.RawMessage{row}
@@ -235,7 +206,7 @@ func (h *Handler) UpdateRow(c *fiber.Ctx) error {
 	if len(bytes.TrimSpace(c.Body())) == 0 {
 		return ErrEmptyBody.WithMessage("No data provided for update")
 	}
-	if err := decode(c, &values); err != nil {
+	if err := httpserver.DecodeJSON(c, &values); err != nil {
 		return err
 	}
 	if len(values) == 0 {
@@ -288,7 +259,7 @@ func (h *Handler) Drop(c *fiber.Ctx) error {
 // Create is POST /tables.
 func (h *Handler) Create(c *fiber.Ctx) error {
 	var in CreateTableIn
-	if err := decode(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	created, err := h.svc.Create(c.UserContext(), in)
@@ -305,7 +276,7 @@ func (h *Handler) Create(c *fiber.Ctx) error {
 // AddColumn is POST /tables/{t}/columns.
 func (h *Handler) AddColumn(c *fiber.Ctx) error {
 	var in AddColumnIn
-	if err := decode(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	typ, err := h.svc.AddColumn(c.UserContext(), pathParam(c, "table"), in)
@@ -318,7 +289,7 @@ func (h *Handler) AddColumn(c *fiber.Ctx) error {
 // UpdateColumn is PUT /tables/{t}/columns/{c}.
 func (h *Handler) UpdateColumn(c *fiber.Ctx) error {
 	var in UpdateColumnIn
-	if err := decode(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	name, err := h.svc.UpdateColumn(c.UserContext(), pathParam(c, "table"), pathParam(c, "column"), in)
@@ -340,7 +311,7 @@ func (h *Handler) DropColumn(c *fiber.Ctx) error {
 // UpdateTable is PUT /tables/{t}.
 func (h *Handler) UpdateTable(c *fiber.Ctx) error {
 	var in UpdateTableIn
-	if err := decode(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	res, err := h.svc.UpdateTable(c.UserContext(), pathParam(c, "table"), in)

@@ -1,21 +1,16 @@
 package users
 
 import (
-	"strconv"
-
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
 	"github.com/selfdb/selfdb/modules/auth"
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Paging limits of the list routes.
-const (
-	defaultLimit = 100
-	maxLimit     = 1000
-)
+// maxLimit bounds a page of users.
+const maxLimit = 1000
 
 // Handler parses users requests and calls the Service.
 type Handler struct {
@@ -56,7 +51,7 @@ func (h *Handler) updateMe(c *fiber.Ctx) error {
 		return err
 	}
 	var in updateMe
-	if err := auth.DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.UpdateMe(c.UserContext(), p, in)
@@ -72,7 +67,7 @@ func (h *Handler) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	var in updatePassword
-	if err := auth.DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	if err := h.svc.ChangePassword(c.UserContext(), p, in); err != nil {
@@ -82,7 +77,8 @@ func (h *Handler) changePassword(c *fiber.Ctx) error {
 }
 
 func (h *Handler) list(c *fiber.Ctx) error {
-	pg, err := page(c)
+	skip, limit, err := httpserver.Page(c, maxLimit)
+	pg := Page{Skip: skip, Limit: limit}
 	if err != nil {
 		return err
 	}
@@ -94,7 +90,8 @@ func (h *Handler) list(c *fiber.Ctx) error {
 }
 
 func (h *Handler) listNonSuperusers(c *fiber.Ctx) error {
-	pg, err := page(c)
+	skip, limit, err := httpserver.Page(c, maxLimit)
+	pg := Page{Skip: skip, Limit: limit}
 	if err != nil {
 		return err
 	}
@@ -122,7 +119,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := userID(c)
+	id, err := httpserver.PathUUID(c, "user_id")
 	if err != nil {
 		return err
 	}
@@ -135,7 +132,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 
 func (h *Handler) create(c *fiber.Ctx) error {
 	var in createUser
-	if err := auth.DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.Create(c.UserContext(), in)
@@ -146,12 +143,12 @@ func (h *Handler) create(c *fiber.Ctx) error {
 }
 
 func (h *Handler) update(c *fiber.Ctx) error {
-	id, err := userID(c)
+	id, err := httpserver.PathUUID(c, "user_id")
 	if err != nil {
 		return err
 	}
 	var in updateUser
-	if err := auth.DecodeJSON(c, &in); err != nil {
+	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
 	u, err := h.svc.Update(c.UserContext(), id, in)
@@ -166,7 +163,7 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := userID(c)
+	id, err := httpserver.PathUUID(c, "user_id")
 	if err != nil {
 		return err
 	}
@@ -174,40 +171,4 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(true)
-}
-
-// userID parses the {user_id} path segment; malformed → 422.
-func userID(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("user_id"))
-	if err != nil {
-		return uuid.Nil, apperr.Validation(apperr.Field("path", "user_id",
-			"Input should be a valid UUID", "uuid_parsing"))
-	}
-	return id, nil
-}
-
-// page parses skip (≥ 0, default 0) and limit (1–1000, default 100).
-func page(c *fiber.Ctx) (Page, error) {
-	var errs []apperr.FieldError
-	num := func(name string, def, lo, hi int) int {
-		raw := c.Query(name)
-		if raw == "" {
-			return def
-		}
-		n, err := strconv.Atoi(raw)
-		switch {
-		case err != nil:
-			errs = append(errs, apperr.Field("query", name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing"))
-		case n < lo:
-			errs = append(errs, apperr.Field("query", name, "Input should be greater than or equal to "+strconv.Itoa(lo), "greater_than_equal"))
-		case n > hi:
-			errs = append(errs, apperr.Field("query", name, "Input should be less than or equal to "+strconv.Itoa(hi), "less_than_equal"))
-		}
-		return n
-	}
-	p := Page{Skip: num("skip", 0, 0, int(^uint32(0)>>1)), Limit: num("limit", defaultLimit, 1, maxLimit)}
-	if len(errs) > 0 {
-		return Page{}, apperr.Validation(errs...)
-	}
-	return p, nil
 }

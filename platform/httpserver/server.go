@@ -113,6 +113,7 @@ type Listener struct{ net.Listener }
 // Serve binds the listener at start and drains in-flight requests at stop.
 func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger) *Listener {
 	l := &Listener{}
+	done := make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			ln, err := net.Listen("tcp", cfg.Addr())
@@ -121,6 +122,7 @@ func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger)
 			}
 			l.Listener = ln
 			go func() {
+				defer close(done)
 				if err := app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
 					log.Error("http server stopped", zap.Error(err))
 				}
@@ -129,7 +131,16 @@ func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger)
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
-			return app.ShutdownWithContext(ctx)
+			err := app.ShutdownWithContext(ctx)
+			// A stop that comes before Serve registered the listener would
+			// leave it accepting: closing it ourselves ends Serve either way.
+			_ = l.Close()
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return err
 		},
 	})
 	return l
