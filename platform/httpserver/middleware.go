@@ -83,7 +83,7 @@ func (o *observer) handle(c *fiber.Ctx) error {
 	if route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	o.duration.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
+	o.duration.WithLabelValues(methodLabel(c.Method()), route, strconv.Itoa(status)).Observe(elapsed.Seconds())
 	if o.accessLog {
 		o.log.Info("request",
 			zap.String("request_id", logging.RequestID(c)),
@@ -95,6 +95,30 @@ func (o *observer) handle(c *fiber.Ctx) error {
 		)
 	}
 	return nil
+}
+
+// methodLabel maps the request method to a constant string. c.Method() points
+// into a buffer Fiber reuses for the next request, and Prometheus keeps label
+// values for the life of the process, so they must never alias it. Unknown
+// methods share one label so that clients cannot grow the series set.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "OTHER"
 }
 
 // publicPath reports the paths that need no anon key (api.md §0.2).

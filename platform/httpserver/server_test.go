@@ -1,6 +1,8 @@
 package httpserver_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,5 +150,48 @@ func TestDuplicateRoutesRefused(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "GET /api/v1/probe/items") {
 		t.Fatalf("duplicate routes accepted: %v", err)
+	}
+}
+
+// Label values must not alias Fiber's per-request buffers: on a keep-alive
+// connection the next request overwrites them, and a corrupted label (e.g.
+// "GETT") made /metrics fail with 500 for the rest of the process.
+func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
+	app := start(t)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	send := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, app.URL()+path, strings.NewReader(body))
+		req.Header.Set("apikey", testkit.AnonKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return resp
+	}
+	for range 3 {
+		send("POST", "/api/v1/probe/echo", "x")
+		send("DELETE", "/api/v1/health", "")
+		send("GET", "/api/v1/probe/items/abc", "")
+		send("PATCH", "/api/v1/nope", "")
+	}
+	resp := send("GET", "/metrics", "")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics answered %d: %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{
+		`method="POST",route="/api/v1/probe/echo",status="200"`,
+		`method="DELETE",route="unmatched",status="405"`,
+		`method="GET",route="/api/v1/probe/items/:item_id",status="200"`,
+		`method="PATCH",route="unmatched",status="404"`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks series %s", want)
+		}
 	}
 }
