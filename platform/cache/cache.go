@@ -19,8 +19,9 @@ import (
 	"github.com/selfdb/selfdb/platform/config"
 )
 
-// tombstoneTTL is how long an invalidated key refuses to be re-filled; longer
-// than any load from Postgres takes.
+// tombstoneTTL is how long an invalidation guards a key against fills by
+// loads that began before it (see fill); longer than any load from Postgres
+// takes.
 const tombstoneTTL = 5 * time.Second
 
 // maxPending bounds the invalidations kept while memcached is unreachable;
@@ -38,6 +39,7 @@ type Cache struct {
 	log    *zap.Logger
 	group  singleflight.Group
 	br     breaker
+	gets   batcher
 
 	pendingMu sync.Mutex
 	pending   map[string]struct{}
@@ -75,6 +77,7 @@ func New(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) *Cache 
 		c.client = memcache.New(servers...)
 		c.client.Timeout = cfg.MemcachedTimeout
 		c.client.MaxIdleConns = 64
+		c.gets = batcher{one: c.client.Get, many: c.client.GetMulti}
 	}
 	c.br.onChange = c.stateChanged
 	return c
@@ -131,17 +134,24 @@ func (c *Cache) Key(parts ...string) string {
 // safeKey keeps keys within memcached's rules (≤250 bytes, no spaces or
 // control characters) by hashing any that aren't.
 func safeKey(k string) string {
-	ok := len(k) <= 250
-	for i := 0; ok && i < len(k); i++ {
-		if k[i] <= ' ' || k[i] == 0x7f {
-			ok = false
-		}
-	}
-	if ok {
+	if legalKey(k) {
 		return k
 	}
 	sum := sha256.Sum256([]byte(k))
 	return "h:" + hex.EncodeToString(sum[:])
+}
+
+// legalKey is memcached's (and gomemcache's) rule for keys.
+func legalKey(k string) bool {
+	if len(k) > 250 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // isFailure tells memcached being unreachable or broken from ordinary answers.
@@ -186,7 +196,7 @@ var (
 
 // Get loads key into dst. It reports a hit; any failure is a miss.
 func (c *Cache) Get(key string, dst any) bool {
-	if !c.lookup(key, dst) {
+	if hit, _ := c.lookup(key, dst); !hit {
 		c.requests.WithLabelValues("miss").Inc()
 		return false
 	}
@@ -194,8 +204,10 @@ func (c *Cache) Get(key string, dst any) bool {
 	return true
 }
 
-// lookup is Get without the hit/miss counters.
-func (c *Cache) lookup(key string, dst any) bool {
+// lookup is Get without the hit/miss counters. On a miss over a tombstone it
+// also returns the tombstone's CAS id: a fill may replace exactly that
+// tombstone and nothing newer (see fill).
+func (c *Cache) lookup(key string, dst any) (hit bool, tombCAS uint64) {
 	// A key invalidated while memcached was unreachable may still hold its
 	// old value there until replay writes the tombstone: it misses until then.
 	// Checked before the fetch, so a value read after the check is at least
@@ -203,20 +215,69 @@ func (c *Cache) lookup(key string, dst any) bool {
 	// breaker's probe, and recovery (hence the replay) depends on one.
 	pending := c.isPending(key)
 	var item *memcache.Item
-	err := c.do(func() (err error) { item, err = c.client.Get(key); return err })
-	if pending || err != nil || len(item.Value) == 0 || item.Value[0] == tombstone[0] {
-		return false
+	err := c.do(func() (err error) {
+		if !legalKey(key) {
+			// Alone: in a batch it would fail the other keys too.
+			return memcache.ErrMalformedKey
+		}
+		item, err = c.gets.get(key)
+		return err
+	})
+	switch {
+	case pending || err != nil:
+		return false, 0
+	case len(item.Value) == 0 || item.Value[0] == tombstone[0]:
+		return false, item.CasID
 	}
-	return json.Unmarshal(item.Value, dst) == nil
+	return json.Unmarshal(item.Value, dst) == nil, 0
 }
 
 // Set stores v under key for the default TTL (or ttl if positive).
 func (c *Cache) Set(key string, v any, ttl time.Duration) {
-	c.store(key, v, ttl, false)
+	_ = c.store(key, v, ttl, false)
 }
 
-func (c *Cache) store(key string, v any, ttl time.Duration, onlyIfAbsent bool) {
+// Add stores v under key unless the key holds a value or a tombstone; it
+// reports whether v was stored.
+func (c *Cache) Add(key string, v any, ttl time.Duration) bool {
+	return c.store(key, v, ttl, true) == nil
+}
+
+// Put is Set that reports failure: memcached unreachable, the value not
+// encodable.
+func (c *Cache) Put(key string, v any, ttl time.Duration) error {
+	return c.store(key, v, ttl, false)
+}
+
+func (c *Cache) store(key string, v any, ttl time.Duration, onlyIfAbsent bool) error {
 	if c.client == nil {
+		return errDisabled
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log.Warn("cache: value not encodable", zap.String("key", key), zap.Error(err))
+		return err
+	}
+	item := &memcache.Item{Key: key, Value: b, Expiration: c.seconds(ttl)}
+	err = c.do(func() error {
+		if onlyIfAbsent {
+			return c.client.Add(item)
+		}
+		return c.client.Set(item)
+	})
+	c.requests.WithLabelValues("set").Inc()
+	return err
+}
+
+// fill stores a value loaded after a miss. Over a tombstone (tombCAS != 0)
+// it is a compare-and-swap: it fails if the key was invalidated again since
+// the miss, so a load that may have read the row before that writer
+// committed is never cached, yet a key is cacheable again as soon as one
+// load starts after its last invalidation. Otherwise it is an Add, which
+// fails on any value or tombstone written since the miss.
+func (c *Cache) fill(key string, v any, ttl time.Duration, tombCAS uint64) {
+	if tombCAS == 0 {
+		_ = c.store(key, v, ttl, true)
 		return
 	}
 	b, err := json.Marshal(v)
@@ -224,12 +285,8 @@ func (c *Cache) store(key string, v any, ttl time.Duration, onlyIfAbsent bool) {
 		c.log.Warn("cache: value not encodable", zap.String("key", key), zap.Error(err))
 		return
 	}
-	item := &memcache.Item{Key: key, Value: b, Expiration: c.seconds(ttl)}
 	_ = c.do(func() error {
-		if onlyIfAbsent {
-			return c.client.Add(item)
-		}
-		return c.client.Set(item)
+		return c.client.CompareAndSwap(&memcache.Item{Key: key, Value: b, Expiration: c.seconds(ttl), CasID: tombCAS})
 	})
 	c.requests.WithLabelValues("set").Inc()
 }
@@ -351,7 +408,8 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Durati
 		// A flight that finished between our miss and DoChan has stored the
 		// value: look again so that the loader runs once, not once per wave.
 		var v T
-		if c.lookup(key, &v) {
+		hit, tombCAS := c.lookup(key, &v)
+		if hit {
 			return v, nil
 		}
 		// The load outlives a caller that gives up: others may be waiting on it.
@@ -361,7 +419,7 @@ func GetOrLoad[T any](ctx context.Context, c *Cache, key string, ttl time.Durati
 		if err != nil {
 			return v, err
 		}
-		c.store(key, v, ttl, true)
+		c.fill(key, v, ttl, tombCAS)
 		return v, nil
 	})
 	select {

@@ -655,3 +655,86 @@ func TestSeveralServers(t *testing.T) {
 	}
 	t.Logf("%d loads with one of two servers stopped: %s", n, time.Since(start).Round(time.Millisecond))
 }
+
+// Many concurrent look-ups against the real memcached (batched under the
+// hood) each get their own key's value, or a miss for absent keys.
+func TestConcurrentLookupsGetTheirOwnValues(t *testing.T) {
+	c, reg := newCache(t)
+	const n = 100
+	for i := range n {
+		c.Set(c.Key("k", fmt.Sprint(i)), i, time.Minute)
+	}
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	for g := range 64 {
+		wg.Go(func() {
+			for j := range 200 {
+				i := (g*31 + j*7) % (n + 10) // keys n..n+9 are absent
+				var v int
+				hit := c.Get(c.Key("k", fmt.Sprint(i)), &v)
+				if hit != (i < n) || (hit && v != i) {
+					wrong.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if w := wrong.Load(); w > 0 {
+		t.Fatalf("%d look-ups got another key's value or the wrong hit/miss", w)
+	}
+	if e := metric(t, reg, "error"); e != 0 {
+		t.Errorf("%v errors", e)
+	}
+}
+
+// After an invalidation the next load is cached at once (it replaces the
+// tombstone it saw), but a load that saw an older tombstone is not cached
+// over a newer invalidation.
+func TestFillAfterInvalidation(t *testing.T) {
+	c, _ := newCache(t)
+	ctx := context.Background()
+	key := c.Key("rows", "3")
+	loads := 0
+	load := func(v string) func(context.Context) (string, error) {
+		return func(context.Context) (string, error) { loads++; return v, nil }
+	}
+	c.Set(key, "v1", 0)
+	c.Invalidate(key)
+	for range 3 {
+		if v, err := cache.GetOrLoad(ctx, c, key, 0, load("v2")); err != nil || v != "v2" {
+			t.Fatalf("GetOrLoad = %q, %v", v, err)
+		}
+	}
+	if loads != 1 {
+		t.Fatalf("%d loads after one invalidation, want 1 (the first fill replaces the tombstone)", loads)
+	}
+
+	// A load in flight over tombstone #1 while invalidation #2 happens.
+	c.Invalidate(key)
+	entered, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := cache.GetOrLoad(ctx, c, key, 0, func(context.Context) (string, error) {
+			close(entered)
+			<-release
+			return "stale", nil
+		})
+		done <- err
+	}()
+	<-entered
+	c.Invalidate(key)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if c.Get(key, &s) {
+		t.Fatalf("a load that began before the last invalidation was cached: %q", s)
+	}
+	if v, _ := cache.GetOrLoad(ctx, c, key, 0, load("v3")); v != "v3" {
+		t.Fatalf("after the second invalidation: %q", v)
+	}
+	if !c.Get(key, &s) || s != "v3" {
+		t.Fatalf("fresh load not cached: %q", s)
+	}
+}

@@ -8,7 +8,13 @@
 // invalidation lost to a blip too short to open the breaker is replayed as
 // soon as a call reaches memcached again.
 //
-// Invalidation writes a short tombstone instead of deleting, and loaders store
-// with Add: a reader that fetched a row before a writer committed can't put
-// the old row back after the writer's invalidation.
+// Invalidation writes a short tombstone instead of deleting. A loader that
+// missed on an absent key stores with Add, one that missed on a tombstone
+// swaps exactly that tombstone (CAS): a reader that fetched a row before a
+// writer committed can't put the old row back after the writer's
+// invalidation, while the first load after it is cached at once.
+//
+// Concurrent look-ups are sent to memcached together (batch.go): a look-up
+// goes out at once when a connection slot is free, and the ones that arrive
+// while all are busy share the next multi-key get.
 package cache
