@@ -133,7 +133,25 @@ func (h *Handler) Data(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(out)
+	return sendPage(c, out)
+}
+
+// sendPage writes a DataPage without re-encoding its rows: they are JSON
+// already (Postgres' json_agg), and encoding/json would scan and copy them
+// once more.
+func sendPage(c *fiber.Ctx, p *DataPage) error {
+	meta, err := json.Marshal(p.Metadata)
+	if err != nil {
+		return err
+	}
+	b := make([]byte, 0, len(p.Data)+len(meta)+24)
+	b = append(b, `{"data":`...)
+	b = append(b, p.Data...)
+	b = append(b, `,"metadata":`...)
+	b = append(b, meta...)
+	b = append(b, '}')
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
 }
 
 // Insert is POST /tables/{t}/data: one object, or an array for a batch.

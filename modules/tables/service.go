@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,41 +17,74 @@ import (
 // genTTL keeps the schema generation far longer than any cached metadata.
 const genTTL = 30 * 24 * time.Hour
 
+// Metadata is also kept in process, keyed by the schema generation it was
+// read under: immutable, so no instance ever needs to be told to drop it.
+// localMetaAge bounds how long such a copy is trusted without asking
+// memcached again (DDL run outside SelfDB bumps no generation), localMetaMax
+// how many tables are kept.
+const (
+	localMetaAge = 30 * time.Second
+	localMetaMax = 4096
+)
+
 // Service holds the tables rules: policies, metadata cache, row and DDL
 // operations. Callers pass the request's principal (nil for anon).
 type Service struct {
 	repo  *Repository
 	cache *cache.Cache
 	log   *zap.Logger
+
+	localMu sync.RWMutex
+	local   map[string]localMeta
+}
+
+type localMeta struct {
+	gen  uint64
+	meta *Meta
+	at   time.Time
 }
 
 // NewService builds the service.
 func NewService(repo *Repository, c *cache.Cache, log *zap.Logger) *Service {
-	return &Service{repo: repo, cache: c, log: log.Named("tables")}
+	return &Service{repo: repo, cache: c, log: log.Named("tables"), local: map[string]localMeta{}}
 }
 
 // genKey is the schema generation: every metadata key includes it, so
-// bumping it invalidates all table metadata on every instance.
+// changing it invalidates all table metadata on every instance.
 func (s *Service) genKey() string { return s.cache.Key("tables", "gen") }
 
-// generation is the current schema generation ("0" while memcached is away).
-func (s *Service) generation() string {
-	var g uint64
-	if !s.cache.Get(s.genKey(), &g) {
-		n, err := s.cache.Incr(s.genKey(), 0, genTTL)
-		if err != nil {
-			return "0"
-		}
-		g = n
+// generation is the current schema generation; ok is false when it cannot
+// be known (memcached unreachable, or the generation invalidated moments
+// ago), and metadata must then come from Postgres. A generation is a start
+// time in nanoseconds, never a counter: after memcached loses it (restart,
+// eviction) the next one differs from every earlier one, so a copy cached
+// under an old generation is never taken for current.
+func (s *Service) generation() (gen uint64, ok bool) {
+	key := s.genKey()
+	if s.cache.Get(key, &gen) {
+		return gen, true
 	}
-	return strconv.FormatUint(g, 10)
+	gen = uint64(time.Now().UnixNano())
+	if s.cache.Add(key, gen, genTTL) {
+		return gen, true
+	}
+	// Another instance started one first, or a tombstone is in the way.
+	if s.cache.Get(key, &gen) {
+		return gen, true
+	}
+	return 0, false
 }
 
 // InvalidateSchema drops every cached table's metadata; call it after any
 // DDL has committed (the SQL console does, for every write).
 func (s *Service) InvalidateSchema(context.Context) {
-	if _, err := s.cache.Incr(s.genKey(), 1, genTTL); err != nil && s.cache.Enabled() {
-		s.log.Warn("tables: schema generation not bumped; metadata may be stale until CACHE_TTL", zap.Error(err))
+	if !s.cache.Enabled() {
+		return
+	}
+	if err := s.cache.Put(s.genKey(), uint64(time.Now().UnixNano()), genTTL); err != nil {
+		// Unreachable: the cache tombstones the generation once memcached is
+		// back, and until then nothing is read from it.
+		s.cache.Invalidate(s.genKey())
 	}
 }
 
@@ -59,17 +93,35 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 	if !ValidIdent(name) {
 		return nil, ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", name)
 	}
-	key := s.cache.Key("tables", "meta", s.generation(), name)
-	m, err := cache.GetOrLoad(ctx, s.cache, key, 0, func(ctx context.Context) (*Meta, error) {
+	load := func(ctx context.Context) (*Meta, error) {
 		m, err := s.repo.LoadMeta(ctx, name)
 		if err == nil && m == nil {
 			return nil, errTableNotFound(name)
 		}
 		return m, err
-	})
+	}
+	gen, ok := s.generation()
+	if !ok {
+		return load(ctx)
+	}
+	now := time.Now()
+	s.localMu.RLock()
+	l, hit := s.local[name]
+	s.localMu.RUnlock()
+	if hit && l.gen == gen && now.Sub(l.at) < localMetaAge {
+		return l.meta, nil
+	}
+	key := s.cache.Key("tables", "meta", strconv.FormatUint(gen, 10), name)
+	m, err := cache.GetOrLoad(ctx, s.cache, key, 0, load)
 	if err != nil {
 		return nil, err
 	}
+	s.localMu.Lock()
+	if len(s.local) >= localMetaMax {
+		clear(s.local)
+	}
+	s.local[name] = localMeta{gen: gen, meta: m, at: now}
+	s.localMu.Unlock()
 	return m, nil
 }
 
