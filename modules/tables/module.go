@@ -4,6 +4,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
@@ -11,7 +12,7 @@ import (
 // routes; it needs auth.Module.
 var Module = fx.Module("tables",
 	fx.Provide(
-		func(db *bun.DB) *Repository { return NewRepository(db.DB) },
+		func(bdb *bun.DB, gate *db.Gate) *Repository { return NewRepository(bdb.DB, gate) },
 		NewService,
 		NewHandler,
 		httpserver.AsRoutes(NewRoutes),

@@ -22,10 +22,15 @@ type queryer interface {
 }
 
 // Repository reads the catalog and runs the tables routes' SQL.
-type Repository struct{ db *sql.DB }
+type Repository struct {
+	db   *sql.DB
+	gate *db.Gate // row reads and writes, the routes under load
+}
 
 // NewRepository wraps the pool.
-func NewRepository(sqldb *sql.DB) *Repository { return &Repository{db: sqldb} }
+func NewRepository(sqldb *sql.DB, gate *db.Gate) *Repository {
+	return &Repository{db: sqldb, gate: gate}
+}
 
 // userTable is the catalog condition "a base table of public".
 const userTable = `c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`
@@ -167,14 +172,24 @@ func (r *Repository) Count(ctx context.Context, m *Meta, cond string) (int64, er
 
 // Page runs a buildList query.
 func (r *Repository) Page(ctx context.Context, query string) (total int64, rows string, err error) {
+	leave, err := r.gate.Enter(ctx)
+	if err != nil {
+		return 0, "", dataErr(err)
+	}
+	defer leave()
 	err = r.db.QueryRowContext(ctx, query).Scan(&total, &rows)
 	return total, rows, dataErr(err)
 }
 
 // Rows runs a query returning one JSON array of rows.
 func (r *Repository) Rows(ctx context.Context, query string) (string, error) {
+	leave, err := r.gate.Enter(ctx)
+	if err != nil {
+		return "", dataErr(err)
+	}
+	defer leave()
 	var rows string
-	err := r.db.QueryRowContext(ctx, query).Scan(&rows)
+	err = r.db.QueryRowContext(ctx, query).Scan(&rows)
 	return rows, dataErr(err)
 }
 

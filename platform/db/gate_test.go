@@ -1,0 +1,54 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/db"
+)
+
+// The gate admits DB_MAX_OPEN_CONNS callers; the others get in one by one,
+// in the order they came, and a caller whose context ends stops waiting.
+func TestGateIsFIFO(t *testing.T) {
+	g := db.NewGate(&config.Config{DBMaxOpenConns: 2})
+	ctx := context.Background()
+	var held []func()
+	for range 2 {
+		leave, err := g.Enter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, leave)
+	}
+	const waiters = 20
+	order := make(chan int, waiters)
+	for i := range waiters {
+		go func() {
+			leave, err := g.Enter(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			leave()
+		}()
+		// Let waiter i queue before waiter i+1 starts (generously: a waiter
+		// late to queue would fail the test, not hide a bug).
+		time.Sleep(10 * time.Millisecond)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := g.Enter(cctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Enter on a full gate: %v, want the context's error", err)
+	}
+	held[0]()
+	for want := range waiters {
+		if got := <-order; got != want {
+			t.Fatalf("waiter %d got in at turn %d", got, want)
+		}
+	}
+	held[1]()
+}
