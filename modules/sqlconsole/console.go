@@ -150,11 +150,40 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// transactionControl reports statements that would end or replace the run's
+// transaction (its all-or-nothing promise, read-only mode and statement
+// timeout would end with it). Savepoints stay allowed.
+func transactionControl(words []string) bool {
+	if len(words) == 0 {
+		return false
+	}
+	switch words[0] {
+	case "begin", "start", "commit", "end", "abort":
+		return true
+	case "rollback": // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name is a savepoint
+		rest := words[1:]
+		if len(rest) > 0 && (rest[0] == "work" || rest[0] == "transaction") {
+			rest = rest[1:]
+		}
+		return len(rest) == 0 || rest[0] != "to"
+	case "prepare":
+		return len(words) > 1 && words[1] == "transaction"
+	}
+	return false
+}
+
 // run executes stmts in one transaction on conn: all or nothing. SQL errors
 // are reported in the result (Success false); only a broken connection is
 // returned as an error.
 func (r *runner) run(ctx context.Context, conn *sql.Conn, stmts []Statement, args []any, readOnly bool) (*RunResult, error) {
 	res := &RunResult{Success: true, Results: []StatementResult{}}
+	for _, st := range stmts {
+		if transactionControl(st.Words) {
+			res.Success, res.Results = false, nil
+			res.Error = "Transaction control (BEGIN, COMMIT, ROLLBACK, ...) is not allowed: each request runs in one transaction, all or nothing; use SAVEPOINT, RELEASE and ROLLBACK TO within it"
+			return res, nil
+		}
+	}
 	begin := "BEGIN"
 	if readOnly {
 		begin = "BEGIN READ ONLY"
@@ -167,7 +196,13 @@ func (r *runner) run(ctx context.Context, conn *sql.Conn, stmts []Statement, arg
 		ms = 1
 	}
 	// The timeout is ours (configuration), never the caller's text.
-	if _, err := conn.ExecContext(ctx, "SET LOCAL statement_timeout = "+strconv.FormatInt(ms, 10)); err != nil {
+	setup := "SET LOCAL statement_timeout = " + strconv.FormatInt(ms, 10)
+	if readOnly {
+		// A first query takes the snapshot, after which the script cannot
+		// turn the transaction read-write (SET TRANSACTION READ WRITE).
+		setup += "; SELECT 1"
+	}
+	if _, err := conn.ExecContext(ctx, setup); err != nil {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return nil, err
 	}

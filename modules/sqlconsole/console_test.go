@@ -1,6 +1,7 @@
 package sqlconsole_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,58 @@ func TestSchemaCache(t *testing.T) {
 	w.Do(t, testkit.Req{Method: "GET", Path: "/api/v1/tables/viasql", Token: w.su.Token}).Expect(t, 404)
 	if n := w.count(t, `SELECT count(*) FROM selfdb.table_policies WHERE table_name = 'viasql'`); n != 0 {
 		t.Error("policy of a table dropped through SQL was kept")
+	}
+}
+
+// A script cannot end or re-open the run's transaction: COMMIT would make
+// what precedes it permanent and run the rest without the statement timeout;
+// SET TRANSACTION READ WRITE would undo read_only. Savepoints work.
+func TestTransactionStaysWhole(t *testing.T) {
+	w := start(t)
+	for _, q := range []string{
+		"CREATE TABLE public.tx_a (i int); COMMIT; SELECT 1/0",
+		"COMMIT; CREATE TABLE public.tx_a (i int)",
+		"CREATE TABLE public.tx_a (i int); END",
+		"ROLLBACK; CREATE TABLE public.tx_a (i int)",
+		"rollback work; CREATE TABLE public.tx_a (i int)",
+		"ABORT; CREATE TABLE public.tx_a (i int)",
+		"BEGIN; CREATE TABLE public.tx_a (i int)",
+		"START TRANSACTION; CREATE TABLE public.tx_a (i int)",
+		"CREATE TABLE public.tx_a (i int); PREPARE TRANSACTION 'x'",
+		"/* hidden */ commit; CREATE TABLE public.tx_a (i int)",
+	} {
+		res := w.run(t, map[string]any{"query": q})
+		if res["success"] != false || !strings.Contains(fmt.Sprint(res["error"]), "Transaction control") {
+			t.Errorf("%q: %v", q, res)
+		}
+	}
+	if n := w.count(t, `SELECT count(*) FROM pg_tables WHERE tablename = 'tx_a'`); n != 0 {
+		t.Fatal("a statement of a refused script ran")
+	}
+
+	res := w.run(t, map[string]any{"query": "SET TRANSACTION READ WRITE; CREATE TABLE public.tx_b (i int)", "read_only": true})
+	if res["success"] != false {
+		t.Errorf("read_only script turned read-write: %v", res)
+	}
+	if n := w.count(t, `SELECT count(*) FROM pg_tables WHERE tablename = 'tx_b'`); n != 0 {
+		t.Fatal("a read_only run created a table")
+	}
+
+	res = w.run(t, map[string]any{"query": `CREATE TABLE public.tx_c (i int); SAVEPOINT s; INSERT INTO public.tx_c VALUES (1);
+		ROLLBACK TO SAVEPOINT s; INSERT INTO public.tx_c VALUES (2); RELEASE SAVEPOINT s; rollback transaction to s2`})
+	if res["success"] != false || strings.Contains(fmt.Sprint(res["error"]), "Transaction control") {
+		t.Errorf("savepoints refused, or an unknown savepoint accepted: %v", res)
+	}
+	res = w.run(t, map[string]any{"query": `CREATE TABLE public.tx_c (i int); SAVEPOINT s; INSERT INTO public.tx_c VALUES (1);
+		ROLLBACK TO SAVEPOINT s; INSERT INTO public.tx_c VALUES (2); RELEASE SAVEPOINT s`})
+	if res["success"] != true {
+		t.Fatalf("savepoints: %v", res)
+	}
+	if n := w.count(t, `SELECT coalesce(sum(i), 0) FROM public.tx_c`); n != 2 {
+		t.Errorf("rows after ROLLBACK TO: sum %d, want 2", n)
+	}
+	ro := w.run(t, map[string]any{"query": "SELECT count(*) AS n FROM public.tx_c", "read_only": true})
+	if ro["success"] != true {
+		t.Errorf("read_only select: %v", ro)
 	}
 }

@@ -14,7 +14,10 @@
 // asked of Postgres (txid_current_if_assigned), and a run that wrote bumps
 // the tables module's schema generation and prunes policies of tables that
 // no longer exist. Params are sent in the protocol's Bind message, never
-// spliced into the text.
+// spliced into the text. Statements that would end the transaction (BEGIN,
+// COMMIT, ROLLBACK, END, ABORT, PREPARE TRANSACTION) refuse the whole script
+// before it runs (savepoints are fine), and a read_only run takes its
+// snapshot first, so SET TRANSACTION READ WRITE cannot undo it.
 //
 // Tables: selfdb.sql_snippets, selfdb.sql_history (deleted with the user via
 // users.OwnedData).
