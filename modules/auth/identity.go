@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -114,21 +113,12 @@ func (i *Identity) userFromToken(ctx context.Context, token string) (*User, erro
 }
 
 // cachedUser reads users:<id> through the cache; nil, nil when missing.
+// Absence is cached too (as null): ids are random and never reused, so a
+// deleted user's still-signed tokens cost no query each.
 func cachedUser(ctx context.Context, c *cache.Cache, users userLoader, id uuid.UUID) (*User, error) {
-	u, err := cache.GetOrLoad(ctx, c, UserCacheKey(c, id), 0, func(ctx context.Context) (*User, error) {
-		u, err := users.UserByID(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if u == nil {
-			return nil, errNoUser
-		}
-		return u, nil
+	return cache.GetOrLoad(ctx, c, UserCacheKey(c, id), 0, func(ctx context.Context) (*User, error) {
+		return users.UserByID(ctx, id)
 	})
-	if errors.Is(err, errNoUser) {
-		return nil, nil
-	}
-	return u, err
 }
 
 // UserCacheKey is the cache key of a user record.

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/selfdb/selfdb/platform/db"
 )
-
-var errNoUser = errors.New("auth: no such user")
 
 // Repository is the SQL of selfdb.users (reads and inserts) and selfdb.refresh_tokens.
 type Repository struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/users"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/testkit"
@@ -68,6 +69,12 @@ func TestDelete(t *testing.T) {
 		{Name: "its refresh token is gone", Req: testkit.Req{Method: "POST", Path: "/api/v1/auth/refresh", Body: map[string]any{"refresh_token": victim.Refresh}}, Status: 401},
 	}...)
 	testkit.Run(t, a, cases)
+	// The absence is cached: the deleted user's token costs no query.
+	var cached *auth.User
+	if !a.Cache.Get(auth.UserCacheKey(a.Cache, uuid.MustParse(victim.ID)), &cached) || cached != nil {
+		t.Fatalf("deleted user not cached as absent (%+v)", cached)
+	}
+	a.Get(t, base+"/me", victim.Access).Expect(t, 401)
 	vid := uuid.MustParse(victim.ID)
 	if one.called(vid) != 1 || two.called(vid) != 1 {
 		t.Fatalf("owned data calls: %d, %d; want 1 each", one.called(vid), two.called(vid))
