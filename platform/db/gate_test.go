@@ -26,7 +26,9 @@ func TestGateIsFIFO(t *testing.T) {
 	const waiters = 20
 	order := make(chan int, waiters)
 	for i := range waiters {
+		ready := make(chan struct{})
 		go func() {
+			close(ready)
 			leave, err := g.Enter(ctx)
 			if err != nil {
 				t.Error(err)
@@ -35,9 +37,10 @@ func TestGateIsFIFO(t *testing.T) {
 			order <- i
 			leave()
 		}()
-		// Let waiter i queue before waiter i+1 starts (generously: a waiter
-		// late to queue would fail the test, not hide a bug).
-		time.Sleep(10 * time.Millisecond)
+		// Let waiter i queue before waiter i+1 starts: it is running and
+		// one call away from queueing; the sleep covers that call.
+		<-ready
+		time.Sleep(5 * time.Millisecond)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
