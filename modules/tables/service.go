@@ -125,6 +125,27 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 	return m, nil
 }
 
+// permitted loads a table's metadata and checks p against the level op
+// picks from its policy; it returns the metadata and authorize's owner
+// restriction.
+func (s *Service) permitted(ctx context.Context, p *auth.Principal, name string, op func(Policy) Level) (*Meta, *string, error) {
+	m, err := s.meta(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	owner, err := authorize(p, op(m.Policy), m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, owner, nil
+}
+
+// The operations' levels, for permitted.
+func readLevel(p Policy) Level   { return p.Read }
+func insertLevel(p Policy) Level { return p.Insert }
+func updateLevel(p Policy) Level { return p.Update }
+func deleteLevel(p Policy) Level { return p.Delete }
+
 // authorize checks level for p. It returns the caller id rows must be
 // restricted to (owner level), or nil for no restriction.
 func authorize(p *auth.Principal, level Level, m *Meta) (*string, error) {
@@ -189,11 +210,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal) ([]TableSummary, 
 // Get returns a table's description for readers. Errors: table_not_found,
 // not_authenticated, not_enough_privileges.
 func (s *Service) Get(ctx context.Context, p *auth.Principal, name string) (*TableDetail, error) {
-	m, err := s.meta(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	owner, err := authorize(p, m.Policy.Read, m)
+	m, owner, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -240,32 +257,17 @@ func nonNilIdx(s []Index) []Index {
 
 // Structure returns a table's columns for readers.
 func (s *Service) Structure(ctx context.Context, p *auth.Principal, name string) ([]ColumnOut, error) {
-	m, err := s.readable(ctx, p, name)
+	m, _, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
 	}
 	return columnsOut(m.Columns), nil
 }
 
-func (s *Service) readable(ctx context.Context, p *auth.Principal, name string) (*Meta, error) {
-	m, err := s.meta(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := authorize(p, m.Policy.Read, m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
 // Data returns a page of rows under the read policy (owner level: only the
 // caller's rows, filtered in SQL).
 func (s *Service) Data(ctx context.Context, p *auth.Principal, name string, lp ListParams) (*DataPage, error) {
-	m, err := s.meta(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	owner, err := authorize(p, m.Policy.Read, m)
+	m, owner, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +291,8 @@ func (s *Service) Data(ctx context.Context, p *auth.Principal, name string, lp L
 // as a JSON array. The owner column is set to the caller's id (a client value
 // is overridden; a superuser's own value is kept; anon inserts get NULL).
 func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, rows []map[string]json.RawMessage) (json.RawMessage, error) {
-	m, err := s.meta(ctx, name)
+	m, _, err := s.permitted(ctx, p, name, insertLevel)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := authorize(p, m.Policy.Insert, m); err != nil {
 		return nil, err
 	}
 	if oc := m.ownerColumn(); oc != nil {
@@ -324,11 +323,7 @@ func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, ro
 // UpdateRow changes the row idCol = id under the update policy and returns
 // it. Non-superusers cannot change the owner column. Errors: row_not_found.
 func (s *Service) UpdateRow(ctx context.Context, p *auth.Principal, name, idCol, id string, values map[string]json.RawMessage) (json.RawMessage, error) {
-	m, err := s.meta(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	owner, err := authorize(p, m.Policy.Update, m)
+	m, owner, err := s.permitted(ctx, p, name, updateLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -347,11 +342,7 @@ func (s *Service) UpdateRow(ctx context.Context, p *auth.Principal, name, idCol,
 
 // DeleteRow deletes the row idCol = id under the delete policy and returns it.
 func (s *Service) DeleteRow(ctx context.Context, p *auth.Principal, name, idCol, id string) (json.RawMessage, error) {
-	m, err := s.meta(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	owner, err := authorize(p, m.Policy.Delete, m)
+	m, owner, err := s.permitted(ctx, p, name, deleteLevel)
 	if err != nil {
 		return nil, err
 	}
