@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	"github.com/selfdb/selfdb/migrations"
-	"github.com/selfdb/selfdb/platform/config"
-	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
@@ -161,36 +158,5 @@ func TestTwoInstancesStartOnEmptyDatabase(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	env := testkit.TestEnv(t)
-	env["DATABASE_URL"] = dbURL
-	cfg, err := config.Parse(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	var rows []struct {
-		Name string
-		N    int
-	}
-	if err := d.NewRaw(`SELECT name, count(*) AS n FROM selfdb.bun_migrations GROUP BY name ORDER BY name`).Scan(context.Background(), &rows); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows {
-		if r.N != 1 {
-			t.Errorf("migration %s applied %d times", r.Name, r.N)
-		}
-		names = append(names, r.Name)
-	}
-	var want []string
-	for _, m := range migrations.Migrations.Sorted() {
-		want = append(want, m.Name)
-	}
-	if strings.Join(names, ",") != strings.Join(want, ",") {
-		t.Fatalf("bun_migrations holds %v, want %v", names, want)
-	}
+	testkit.MigratedOnce(t, testkit.OpenDB(t, dbURL))
 }

@@ -483,8 +483,8 @@ func TestMemcachedStoppedAndRestarted(t *testing.T) {
 // served afterwards. memcached keeps its data here (the outage is a cut
 // proxy), so the stale value really is still there when the link returns.
 func TestInvalidationsReplayedAfterOutage(t *testing.T) {
-	p := startProxy(t, testkit.MemcachedAddr())
-	c, _ := newCache(t, "MEMCACHED_ADDR", p.addr)
+	p := testkit.StartProxy(t, testkit.MemcachedAddr())
+	c, _ := newCache(t, "MEMCACHED_ADDR", p.Addr)
 	stale, kept := c.Key("rows", "stale"), c.Key("rows", "kept")
 	c.Set(stale, row{ID: 1, Name: "old"}, 0)
 	c.Set(kept, row{ID: 2}, 0)
@@ -493,7 +493,7 @@ func TestInvalidationsReplayedAfterOutage(t *testing.T) {
 		t.Fatal("miss with memcached up")
 	}
 
-	p.cut()
+	p.Cut()
 	eventually(t, 2*time.Second, "breaker opens", func() bool {
 		c.Get(kept, &r)
 		return !c.Up()
@@ -506,7 +506,7 @@ func TestInvalidationsReplayedAfterOutage(t *testing.T) {
 		t.Fatalf("precondition: stale value not in memcached (%v)", err)
 	}
 
-	p.restore()
+	p.Restore()
 	// Poll with the invalidated key itself: the first read after recovery
 	// (the breaker's probe) must not serve it either.
 	took := eventually(t, 20*time.Second, "cache up again", func() bool {
@@ -531,8 +531,8 @@ func TestInvalidationsReplayedAfterOutage(t *testing.T) {
 // memcached hanging (connections open, no answers): each call waits at most
 // MEMCACHED_TIMEOUT until the breaker opens, then reads miss at once.
 func TestMemcachedHangs(t *testing.T) {
-	p := startProxy(t, testkit.MemcachedAddr())
-	c, _ := newCache(t, "MEMCACHED_ADDR", p.addr, "MEMCACHED_TIMEOUT", "100ms")
+	p := testkit.StartProxy(t, testkit.MemcachedAddr())
+	c, _ := newCache(t, "MEMCACHED_ADDR", p.Addr, "MEMCACHED_TIMEOUT", "100ms")
 	key := c.Key("rows", "1")
 	c.Set(key, row{ID: 1}, 0)
 	var r row
@@ -540,7 +540,7 @@ func TestMemcachedHangs(t *testing.T) {
 		t.Fatal("miss with memcached up")
 	}
 
-	p.hang()
+	p.Hang()
 	start := time.Now()
 	for range 100 {
 		if c.Get(key, &r) {
@@ -565,7 +565,7 @@ func TestMemcachedHangs(t *testing.T) {
 		t.Errorf("writes with memcached hanging took %s", d)
 	}
 
-	p.heal()
+	p.Heal()
 	took = eventually(t, 20*time.Second, "cache up again", func() bool {
 		if c.Get(key, &r) {
 			t.Fatalf("key invalidated during the hang served: %+v", r)
@@ -580,8 +580,8 @@ func TestMemcachedHangs(t *testing.T) {
 // until then other instances, which share memcached, would serve the old
 // value.
 func TestInvalidationLostToABlipIsRetried(t *testing.T) {
-	p := startProxy(t, testkit.MemcachedAddr())
-	c, _ := newCache(t, "MEMCACHED_ADDR", p.addr)
+	p := testkit.StartProxy(t, testkit.MemcachedAddr())
+	c, _ := newCache(t, "MEMCACHED_ADDR", p.Addr)
 	// Another instance: same prefix, straight to memcached.
 	other, _ := newCache(t, "CACHE_PREFIX", c.Key("")) // Key() with no parts is the prefix
 	key := c.Key("rows", "blip")
@@ -591,12 +591,12 @@ func TestInvalidationLostToABlipIsRetried(t *testing.T) {
 		t.Fatal("precondition: the other instance doesn't see the value")
 	}
 
-	p.cut()
+	p.Cut()
 	c.Invalidate(key) // one failure: the breaker stays closed
 	if !c.Up() {
 		t.Fatal("one failure opened the breaker; the test needs a blip")
 	}
-	p.restore()
+	p.Restore()
 	if c.Get(key, &r) {
 		t.Fatal("this instance serves a key whose invalidation failed")
 	}

@@ -13,13 +13,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/selfdb/selfdb/platform/apperr"
-	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
 func TestErrMapsRealPostgresErrors(t *testing.T) {
-	d := open(t, testkit.DatabaseURL())
+	d := testkit.OpenDB(t, testkit.DatabaseURL())
 	ctx := context.Background()
 	for _, q := range []string{
 		`CREATE SCHEMA errt`,
@@ -117,7 +116,7 @@ func TestErrPassThroughAndNoRows(t *testing.T) {
 		t.Fatalf("wrapped apperr not passed through: %v", got)
 	}
 
-	d := open(t, testkit.DatabaseURL())
+	d := testkit.OpenDB(t, testkit.DatabaseURL())
 	var n int
 	err := d.QueryRowContext(context.Background(), `SELECT 1 WHERE false`).Scan(&n)
 	if !db.ErrNoRows(err) || !db.ErrNoRows(fmt.Errorf("x: %w", err)) || db.ErrNoRows(errors.New("other")) {
@@ -132,17 +131,7 @@ func TestErrPassThroughAndNoRows(t *testing.T) {
 // (504), not the database being unreachable; a query cut by its deadline
 // is never a 500, and the pool stays usable.
 func TestErrContextDeadline(t *testing.T) {
-	env := testkit.TestEnv(t)
-	env["DATABASE_URL"], env["DB_MAX_OPEN_CONNS"] = testkit.DatabaseURL(), "1"
-	cfg, err := config.Parse(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := testkit.OpenDB(t, testkit.DatabaseURL(), "DB_MAX_OPEN_CONNS", "1")
 	conn, err := d.Conn(context.Background()) // the pool's only connection
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +162,7 @@ func TestErrContextDeadline(t *testing.T) {
 // Postgres unreachable (connection refused) is 503 with Retry-After and no
 // driver text in the client-facing message.
 func TestErrConnectionRefused(t *testing.T) {
-	d := open(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", testkit.FreePort(t)))
+	d := testkit.OpenDB(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", testkit.FreePort(t)))
 	start := time.Now()
 	_, err := d.ExecContext(context.Background(), `SELECT 1`)
 	if err == nil {

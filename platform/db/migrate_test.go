@@ -10,30 +10,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/selfdb/selfdb/migrations"
-	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
-
-// open returns a pool on rawURL built from the test configuration, closed
-// when the test ends.
-func open(t *testing.T, rawURL string) *bun.DB {
-	t.Helper()
-	env := testkit.TestEnv(t)
-	env["DATABASE_URL"] = rawURL
-	cfg, err := config.Parse(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
 
 func allMigrations() []string {
 	var names []string
@@ -75,7 +56,7 @@ func relations(t *testing.T, d *bun.DB) []string {
 // file undoes its up file, and the second up rebuilds the same schema.
 func TestMigrationsUpDownUp(t *testing.T) {
 	t.Parallel()
-	d := open(t, testkit.ScratchDatabase(t))
+	d := testkit.OpenDB(t, testkit.ScratchDatabase(t))
 	ctx := context.Background()
 	all := allMigrations()
 	if len(all) == 0 {
@@ -142,7 +123,7 @@ func TestConcurrentMigrateAppliesOnce(t *testing.T) {
 	const instances = 4
 	pools := make([]*bun.DB, instances)
 	for i := range pools {
-		pools[i] = open(t, dbURL)
+		pools[i] = testkit.OpenDB(t, dbURL)
 		if err := db.Ping(context.Background(), pools[i], 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -175,25 +156,5 @@ func TestConcurrentMigrateAppliesOnce(t *testing.T) {
 		t.Fatalf("instances applied %v together, want each of %v once", total, all)
 	}
 
-	var rows []struct {
-		Name string
-		N    int
-	}
-	if err := pools[0].NewRaw(`SELECT name, count(*) AS n FROM selfdb.bun_migrations GROUP BY name ORDER BY name`).Scan(ctx, &rows); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, r := range rows {
-		if r.N != 1 {
-			t.Errorf("migration %s recorded %d times", r.Name, r.N)
-		}
-		names = append(names, r.Name)
-	}
-	var want []string
-	for _, m := range migrations.Migrations.Sorted() {
-		want = append(want, m.Name)
-	}
-	if !slices.Equal(names, want) {
-		t.Fatalf("bun_migrations holds %v, want %v", names, want)
-	}
+	testkit.MigratedOnce(t, pools[0])
 }

@@ -2,11 +2,8 @@ package health_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -268,12 +265,12 @@ func TestPostgresHangs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startHangProxy(t, u.Host)
-	u.Host = p.addr
+	p := testkit.StartProxy(t, u.Host)
+	u.Host = p.Addr
 	app := testkit.Start(t, testkit.Env("DATABASE_URL", u.String()))
 	app.Get(t, "/api/v1/health/db", "").Expect(t, 200)
 
-	p.hang()
+	p.Hang()
 	// The first request finds its pooled connection hung; the second dials
 	// a new one that never completes its start-up.
 	var slowest time.Duration
@@ -297,106 +294,9 @@ func TestPostgresHangs(t *testing.T) {
 		t.Fatalf("readyz %d %v after %s with Postgres hanging", status, m, time.Since(start))
 	}
 
-	p.heal()
+	p.Heal()
 	took := poll(t, 10*time.Second, "health/db 200 again", func() bool {
 		return app.Get(t, "/api/v1/health/db", "").Status == 200
 	})
 	t.Logf("/api/v1/health/db 200 again %s after the partition healed", took.Round(time.Millisecond))
-}
-
-// hangProxy relays TCP to a server; hang makes it swallow every byte both
-// ways while keeping connections open, heal resets them and relays again.
-type hangProxy struct {
-	addr   string
-	target string
-	ln     net.Listener
-	hung   atomic.Bool
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	wg     sync.WaitGroup
-}
-
-func startHangProxy(t *testing.T, target string) *hangProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &hangProxy{addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.closeAll()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *hangProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.track(c)
-		if p.hung.Load() {
-			p.wg.Add(1)
-			go p.pipe(io.Discard, c)
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.track(up)
-		p.wg.Add(2)
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-func (p *hangProxy) track(c net.Conn) {
-	p.mu.Lock()
-	p.conns[c] = struct{}{}
-	p.mu.Unlock()
-}
-
-// pipe copies src to dst until src fails, dropping everything while hung.
-func (p *hangProxy) pipe(dst io.Writer, src net.Conn) {
-	defer p.wg.Done()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 && !p.hung.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	src.Close()
-	if c, ok := dst.(net.Conn); ok {
-		c.Close()
-	}
-}
-
-func (p *hangProxy) hang() { p.hung.Store(true) }
-
-func (p *hangProxy) heal() {
-	p.closeAll()
-	p.hung.Store(false)
-}
-
-func (p *hangProxy) closeAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
 }

@@ -1,4 +1,4 @@
-package cache_test
+package testkit
 
 import (
 	"net"
@@ -7,12 +7,13 @@ import (
 	"testing"
 )
 
-// proxy is a TCP relay to memcached that a test can cut (connections
-// refused) or hang (connections open, nothing answers) and restore on the
-// same address: outages in which memcached itself keeps its data.
-type proxy struct {
-	t      *testing.T
-	addr   string
+// Proxy is a TCP relay to a server (memcached, Postgres) that a test can
+// cut (connections refused) or hang (connections open, nothing answers) and
+// restore on the same address: outages in which the server itself keeps
+// running and keeps its data.
+type Proxy struct {
+	t      testing.TB
+	Addr   string
 	target string
 	mu     sync.Mutex
 	ln     net.Listener
@@ -21,19 +22,21 @@ type proxy struct {
 	hung   atomic.Bool
 }
 
-func startProxy(t *testing.T, target string) *proxy {
+// StartProxy relays a free loopback port (Addr) to target until the test
+// ends.
+func StartProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &proxy{t: t, addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
-	p.restore()
-	p.addr = p.ln.Addr().String()
-	t.Cleanup(p.cut)
+	p := &Proxy{t: t, Addr: "127.0.0.1:0", target: target, conns: map[net.Conn]struct{}{}}
+	p.Restore()
+	p.Addr = p.ln.Addr().String()
+	t.Cleanup(p.Cut)
 	return p
 }
 
-// restore listens again and relays new connections.
-func (p *proxy) restore() {
+// Restore listens again and relays new connections.
+func (p *Proxy) Restore() {
 	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
+	ln, err := net.Listen("tcp", p.Addr)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func (p *proxy) restore() {
 	}()
 }
 
-func (p *proxy) track(cs ...net.Conn) bool {
+func (p *Proxy) track(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln == nil {
@@ -79,7 +82,7 @@ func (p *proxy) track(cs ...net.Conn) bool {
 }
 
 // pipe copies src to dst until either fails, dropping everything while hung.
-func (p *proxy) pipe(dst, src net.Conn) {
+func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
 	buf := make([]byte, 32<<10)
 	for {
@@ -97,11 +100,11 @@ func (p *proxy) pipe(dst, src net.Conn) {
 	src.Close()
 }
 
-// hang keeps connections open but swallows every byte both ways.
-func (p *proxy) hang() { p.hung.Store(true) }
+// Hang keeps connections open but swallows every byte both ways.
+func (p *Proxy) Hang() { p.hung.Store(true) }
 
-// heal ends a hang: the connections it spoiled are reset.
-func (p *proxy) heal() {
+// Heal ends a hang: the connections it spoiled are reset.
+func (p *Proxy) Heal() {
 	p.mu.Lock()
 	for c := range p.conns {
 		c.Close()
@@ -111,9 +114,9 @@ func (p *proxy) heal() {
 	p.hung.Store(false)
 }
 
-// cut closes the listener and every relayed connection: connections are
-// refused until restore.
-func (p *proxy) cut() {
+// Cut closes the listener and every relayed connection: connections are
+// refused until Restore.
+func (p *Proxy) Cut() {
 	p.mu.Lock()
 	if p.ln != nil {
 		p.ln.Close()
