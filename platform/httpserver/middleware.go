@@ -102,21 +102,10 @@ func (o *observer) handle(c *fiber.Ctx) error {
 // values for the life of the process, so they must never alias it. Unknown
 // methods share one label so that clients cannot grow the series set.
 func methodLabel(m string) string {
-	switch m {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
+	for _, known := range fiber.DefaultMethods {
+		if m == known {
+			return known
+		}
 	}
 	return "OTHER"
 }
