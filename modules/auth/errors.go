@@ -4,11 +4,6 @@ import "github.com/selfdb/selfdb/platform/apperr"
 
 // The auth module's errors (api.md §0.3, §2).
 var (
-	// ErrNotAuthenticated is the guard's 401 for routes that need a user.
-	ErrNotAuthenticated = apperr.Unauthenticated("not_authenticated",
-		"Authentication with user credentials required for this endpoint").WithHeader("WWW-Authenticate", "Bearer")
-	// ErrNotEnoughPrivileges is the guard's 403 for superuser routes.
-	ErrNotEnoughPrivileges = apperr.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
 	// ErrInvalidCredentials is the login failure, the same for an unknown email and a wrong password.
 	ErrInvalidCredentials = apperr.Invalid("invalid_credentials", "Incorrect email or password")
 	// ErrInactiveUser is a correct login of a deactivated account.

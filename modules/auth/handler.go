@@ -8,16 +8,16 @@ import (
 
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Handler parses auth requests and calls the Service.
 type Handler struct {
 	svc *Service
-	id  *Identity
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *Identity) *Handler { return &Handler{svc: svc, id: id} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // login accepts the OAuth2 password form (urlencoded or multipart) and JSON.
 func (h *Handler) login(c *fiber.Ctx) error {
@@ -113,7 +113,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 }
 
 func (h *Handler) logoutAll(c *fiber.Ctx) error {
-	p, err := h.id.Caller(c)
+	p, err := identity.UserFrom(c)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/users"
+	"github.com/selfdb/selfdb/platform/identity"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
@@ -109,18 +110,18 @@ func TestDeactivatedDeletedAndDemotedUsersLoseAccessAtOnce(t *testing.T) {
 	a.Get(t, "/api/v1/users", promoted.Access).Expect(t, 403)
 }
 
-func TestFromToken(t *testing.T) {
+func TestResolve(t *testing.T) {
 	var id *auth.Identity
 	a := testkit.Start(t, testkit.With(auth.Module, users.Module, fx.Populate(&id)))
 	s := newUser(t, a, "ws@example.com")
 	ctx := context.Background()
-	p, err := id.FromToken(ctx, s.Access)
-	if err != nil || p == nil || p.ID.String() != s.ID || p.Email != "ws@example.com" || p.IsSuperuser {
-		t.Fatalf("FromToken = %+v, %v", p, err)
+	p, err := id.Resolve(ctx, s.Access)
+	if err != nil || p.Role != identity.RoleUser || p.ID.String() != s.ID || p.Email != "ws@example.com" || p.IsSuperuser() {
+		t.Fatalf("Resolve = %+v, %v", p, err)
 	}
 	for _, bad := range []string{"", "garbage", s.Refresh} {
-		if p, err := id.FromToken(ctx, bad); p != nil || err != nil {
-			t.Errorf("FromToken(%q) = %+v, %v; want nil, nil", bad, p, err)
+		if p, err := id.Resolve(ctx, bad); p != identity.Anon || err != nil {
+			t.Errorf("Resolve(%q) = %+v, %v; want Anon, nil", bad, p, err)
 		}
 	}
 }

@@ -19,13 +19,6 @@ type User struct {
 	UpdatedAt   *time.Time `json:"updated_at"`
 }
 
-// Principal is the authenticated caller of a request.
-type Principal struct {
-	ID          uuid.UUID
-	Email       string
-	IsSuperuser bool
-}
-
 // userRow is the persisted shape of selfdb.users.
 type userRow struct {
 	bun.BaseModel `bun:"table:selfdb.users,alias:u"`

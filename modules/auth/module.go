@@ -10,6 +10,7 @@ import (
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Module provides *Identity, *Service and the /api/v1/auth routes, creates
@@ -23,6 +24,7 @@ var Module = fx.Module("auth",
 		func(cfg *config.Config) *Hasher { return NewHasher(cfg.BcryptCost) },
 		func(c *cache.Cache, cfg *config.Config) *Limiter { return NewLimiter(c, cfg.AuthRateLimitWindow) },
 		NewIdentity,
+		func(i *Identity) identity.Resolver { return i },
 		NewService,
 		NewHandler,
 		httpserver.AsRoutes(NewRoutes),

@@ -4,18 +4,18 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Routes mounts /api/v1/auth.
 type Routes struct {
-	h  *Handler
-	id *Identity
+	h *Handler
 }
 
 var _ httpserver.Routes = (*Routes)(nil)
 
 // NewRoutes builds the auth routes.
-func NewRoutes(h *Handler, id *Identity) *Routes { return &Routes{h: h, id: id} }
+func NewRoutes(h *Handler) *Routes { return &Routes{h: h} }
 
 // Register adds the routes of api.md §2.
 func (r *Routes) Register(router fiber.Router) {
@@ -24,5 +24,5 @@ func (r *Routes) Register(router fiber.Router) {
 	g.Post("/register", r.h.register)
 	g.Post("/refresh", r.h.refresh)
 	g.Post("/logout", r.h.logout)
-	g.Post("/logout-all", r.id.RequireUser, r.h.logoutAll)
+	g.Post("/logout-all", identity.RequireUser, r.h.logoutAll)
 }

@@ -3,9 +3,9 @@ package buckets
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // MaxLimit bounds a page.
@@ -14,11 +14,10 @@ const MaxLimit = 1000
 // Handler turns HTTP requests into service calls.
 type Handler struct {
 	svc *Service
-	id  *auth.Identity
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *auth.Identity) *Handler { return &Handler{svc: svc, id: id} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 func listOut(rows []WithStats) []OutWithStats {
 	out := make([]OutWithStats, len(rows))
@@ -33,7 +32,7 @@ func (h *Handler) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.id.Caller(c)
+	p, err := identity.From(c)
 	if err != nil {
 		return err
 	}
@@ -64,7 +63,7 @@ func (h *Handler) create(c *fiber.Ctx) error {
 	if req.Name == nil {
 		return apperr.Validation(apperr.Field("body", "name", "Field required", "missing"))
 	}
-	p, err := h.id.Caller(c)
+	p, err := identity.From(c)
 	if err != nil {
 		return err
 	}
@@ -81,7 +80,7 @@ func (h *Handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.id.Caller(c)
+	p, err := identity.From(c)
 	if err != nil {
 		return err
 	}
@@ -101,7 +100,7 @@ func (h *Handler) update(c *fiber.Ctx) error {
 	if err := httpserver.DecodeJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := h.id.Caller(c)
+	p, err := identity.From(c)
 	if err != nil {
 		return err
 	}
@@ -117,7 +116,7 @@ func (h *Handler) delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.id.Caller(c)
+	p, err := identity.From(c)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Contents is what deleting a bucket needs from the module that stores its
@@ -59,13 +59,13 @@ func ValidName(name string) bool {
 }
 
 // CanRead reports whether p (nil: anon) may see b and its files.
-func CanRead(p *auth.Principal, b *Bucket) bool {
-	return b.IsPublic || (p != nil && (p.IsSuperuser || p.ID == b.OwnerID))
+func CanRead(p *identity.Principal, b *Bucket) bool {
+	return b.IsPublic || (!p.IsAnon() && (p.IsSuperuser() || p.ID == b.OwnerID))
 }
 
 // CanWrite reports whether p may change or delete b.
-func CanWrite(p *auth.Principal, b *Bucket) bool {
-	return p != nil && (p.IsSuperuser || p.ID == b.OwnerID)
+func CanWrite(p *identity.Principal, b *Bucket) bool {
+	return !p.IsAnon() && (p.IsSuperuser() || p.ID == b.OwnerID)
 }
 
 func (s *Service) key(id uuid.UUID) string { return s.cache.Key("buckets", id.String()) }
@@ -93,11 +93,11 @@ func (s *Service) Exists(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bo
 
 // List is GET /buckets for anyone: anon sees public buckets, a user own +
 // public, a superuser all.
-func (s *Service) List(ctx context.Context, p *auth.Principal, skip, limit int) ([]WithStats, error) {
+func (s *Service) List(ctx context.Context, p *identity.Principal, skip, limit int) ([]WithStats, error) {
 	scope := Scope{}
 	switch {
-	case p == nil:
-	case p.IsSuperuser:
+	case p.IsAnon():
+	case p.IsSuperuser():
 		scope.All = true
 	default:
 		scope.Viewer = &p.ID
@@ -112,7 +112,7 @@ func (s *Service) ListPublic(ctx context.Context, skip, limit int) ([]WithStats,
 
 // Read is GET /buckets/{id}. Errors: bucket_not_found, bucket_not_public
 // (anon), bucket_forbidden (another user's private bucket).
-func (s *Service) Read(ctx context.Context, p *auth.Principal, id uuid.UUID) (*WithStats, error) {
+func (s *Service) Read(ctx context.Context, p *identity.Principal, id uuid.UUID) (*WithStats, error) {
 	b, err := s.repo.GetWithStats(ctx, id)
 	if err != nil {
 		return nil, err
@@ -124,11 +124,11 @@ func (s *Service) Read(ctx context.Context, p *auth.Principal, id uuid.UUID) (*W
 }
 
 // ReadErr is nil when p may read b, else the contract's 403.
-func ReadErr(p *auth.Principal, b *Bucket) error {
+func ReadErr(p *identity.Principal, b *Bucket) error {
 	switch {
 	case CanRead(p, b):
 		return nil
-	case p == nil:
+	case p.IsAnon():
 		return ErrNotPublic
 	default:
 		return ErrForbidden
@@ -136,7 +136,7 @@ func ReadErr(p *auth.Principal, b *Bucket) error {
 }
 
 // Create is POST /buckets for a user. Errors: invalid_bucket_name, bucket_exists.
-func (s *Service) Create(ctx context.Context, p *auth.Principal, name string, description *string, public bool) (*Bucket, error) {
+func (s *Service) Create(ctx context.Context, p *identity.Principal, name string, description *string, public bool) (*Bucket, error) {
 	if !ValidName(name) {
 		return nil, ErrInvalidName
 	}
@@ -149,7 +149,7 @@ func (s *Service) Create(ctx context.Context, p *auth.Principal, name string, de
 
 // Update is PUT /buckets/{id} by the owner or a superuser; nil fields stay.
 // Errors: bucket_not_found, not_enough_permissions, invalid_bucket_name, bucket_exists.
-func (s *Service) Update(ctx context.Context, p *auth.Principal, id uuid.UUID, req UpdateRequest) (*Bucket, error) {
+func (s *Service) Update(ctx context.Context, p *identity.Principal, id uuid.UUID, req UpdateRequest) (*Bucket, error) {
 	b, err := s.repo.FindByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func (s *Service) Update(ctx context.Context, p *auth.Principal, id uuid.UUID, r
 
 // Delete is DELETE /buckets/{id} by the owner or a superuser: the bucket, its
 // file rows and its bytes. Errors: bucket_not_found, not_enough_permissions.
-func (s *Service) Delete(ctx context.Context, p *auth.Principal, id uuid.UUID) error {
+func (s *Service) Delete(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
 	b, err := s.repo.FindByID(ctx, id)
 	if err != nil {
 		return err

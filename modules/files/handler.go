@@ -17,23 +17,22 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Handler turns HTTP requests into service calls.
 type Handler struct {
 	svc *Service
-	id  *auth.Identity
 	cfg *config.Config
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *auth.Identity, cfg *config.Config) *Handler {
-	return &Handler{svc: svc, id: id, cfg: cfg}
+func NewHandler(svc *Service, cfg *config.Config) *Handler {
+	return &Handler{svc: svc, cfg: cfg}
 }
 
 // base is PUBLIC_URL, or the request's own scheme and host.
@@ -44,7 +43,7 @@ func (h *Handler) base(c *fiber.Ctx) string {
 	return c.BaseURL()
 }
 
-func (h *Handler) caller(c *fiber.Ctx) (*auth.Principal, error) { return h.id.Caller(c) }
+func (h *Handler) caller(c *fiber.Ctx) (*identity.Principal, error) { return identity.From(c) }
 
 func (h *Handler) initiate(c *fiber.Ctx) error {
 	var req InitiateRequest
@@ -146,7 +145,7 @@ func (h *Handler) info(view, public bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		var p *auth.Principal
+		var p *identity.Principal
 		if !public {
 			if p, err = h.caller(c); err != nil {
 				return err
@@ -381,7 +380,7 @@ func (h *Handler) serve(inline bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		err = h.svc.AuthorizeBytes(b, f, c.Query(QueryExpires), c.Query(QuerySignature), func() *auth.Principal {
+		err = h.svc.AuthorizeBytes(b, f, c.Query(QueryExpires), c.Query(QuerySignature), func() *identity.Principal {
 			p, _ := h.caller(c)
 			return p
 		})

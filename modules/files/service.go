@@ -15,11 +15,11 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // MaxFilename bounds an original filename (bytes).
@@ -113,7 +113,7 @@ func GuessType(name string) string {
 // Initiate is step 1 of the upload flow for a user: a pending row and its
 // signed upload URL (a path and query; the handler adds the base). Errors:
 // invalid_filename, bucket_not_found, bucket_permission_denied, file_too_large.
-func (s *Service) Initiate(ctx context.Context, p *auth.Principal, bucketID uuid.UUID, filename string, contentType *string, size *int64) (*File, *buckets.Bucket, string, error) {
+func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID uuid.UUID, filename string, contentType *string, size *int64) (*File, *buckets.Bucket, string, error) {
 	if !ValidFilename(filename) {
 		return nil, nil, "", ErrInvalidFilename
 	}
@@ -143,13 +143,13 @@ func (s *Service) Initiate(ctx context.Context, p *auth.Principal, bucketID uuid
 }
 
 // readable is nil when p may read f in b (download-info and byte routes).
-func readable(p *auth.Principal, b *buckets.Bucket, f *File) error {
+func readable(p *identity.Principal, b *buckets.Bucket, f *File) error {
 	switch {
 	case b.IsPublic:
 		return nil
-	case p == nil:
+	case p.IsAnon():
 		return ErrAuthRequired
-	case p.IsSuperuser || p.ID == f.OwnerID || p.ID == b.OwnerID:
+	case p.IsSuperuser() || p.ID == f.OwnerID || p.ID == b.OwnerID:
 		return nil
 	}
 	return ErrAccessDenied
@@ -158,7 +158,7 @@ func readable(p *auth.Principal, b *buckets.Bucket, f *File) error {
 // Info loads a file for download-info/view-info. With public set (the
 // /public/... routes) only public-bucket files qualify. Errors:
 // file_not_found, authentication_required, file_access_denied, file_not_public.
-func (s *Service) Info(ctx context.Context, p *auth.Principal, id uuid.UUID, public bool) (*File, *buckets.Bucket, error) {
+func (s *Service) Info(ctx context.Context, p *identity.Principal, id uuid.UUID, public bool) (*File, *buckets.Bucket, error) {
 	f, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -203,7 +203,7 @@ func (s *Service) BytePath(kind string, b *buckets.Bucket, f *File, extra url.Va
 
 // List is GET /api/v1/files for a user: a readable bucket's files, or the
 // caller's own. Errors: bucket_not_found.
-func (s *Service) List(ctx context.Context, p *auth.Principal, bucketID *uuid.UUID, skip, limit int) ([]File, map[uuid.UUID]string, error) {
+func (s *Service) List(ctx context.Context, p *identity.Principal, bucketID *uuid.UUID, skip, limit int) ([]File, map[uuid.UUID]string, error) {
 	var filter Filter
 	if bucketID != nil {
 		b, err := s.bucket(ctx, *bucketID)
@@ -244,7 +244,7 @@ func (s *Service) bucketNames(ctx context.Context, rows []File) (map[uuid.UUID]s
 // ListBucket is GET /api/v1/buckets/{id}/files (and /files/list/{bucket}):
 // the files of a bucket p may read. Errors: bucket_not_found,
 // bucket_not_public, bucket_forbidden.
-func (s *Service) ListBucket(ctx context.Context, p *auth.Principal, b *buckets.Bucket, readyOnly bool, skip, limit int) ([]File, error) {
+func (s *Service) ListBucket(ctx context.Context, p *identity.Principal, b *buckets.Bucket, readyOnly bool, skip, limit int) ([]File, error) {
 	if err := buckets.ReadErr(p, b); err != nil {
 		return nil, err
 	}
@@ -265,12 +265,12 @@ func (s *Service) BucketByRef(ctx context.Context, ref string) (*buckets.Bucket,
 
 // Delete is DELETE /api/v1/files/{id} by the file's owner or a superuser: the
 // row, then the bytes. Errors: file_not_found, not_enough_permissions.
-func (s *Service) Delete(ctx context.Context, p *auth.Principal, id uuid.UUID) error {
+func (s *Service) Delete(ctx context.Context, p *identity.Principal, id uuid.UUID) error {
 	f, err := s.repo.FindByID(ctx, id)
 	if err != nil {
 		return err
 	}
-	if !(p.IsSuperuser || p.ID == f.OwnerID) {
+	if !(p.IsSuperuser() || p.ID == f.OwnerID) {
 		return ErrNotOwner
 	}
 	ok, err := s.repo.Delete(ctx, id)
@@ -442,7 +442,7 @@ func (s *Service) ResolveBytes(ctx context.Context, bucketRef, objectRef string,
 // private ones a valid GET signature, or caller (resolved lazily from the
 // Bearer token) being the file's owner, the bucket's owner or a superuser.
 // Errors: invalid_signature, file_access_denied.
-func (s *Service) AuthorizeBytes(b *buckets.Bucket, f *File, expires, signature string, caller func() *auth.Principal) error {
+func (s *Service) AuthorizeBytes(b *buckets.Bucket, f *File, expires, signature string, caller func() *identity.Principal) error {
 	if b.IsPublic {
 		return nil
 	}
@@ -450,12 +450,12 @@ func (s *Service) AuthorizeBytes(b *buckets.Bucket, f *File, expires, signature 
 		if s.signer.Verify("GET", b.ID, f.ObjectName, expires, signature, s.now()) {
 			return nil
 		}
-		if p := caller(); p != nil && readable(p, b, f) == nil {
+		if p := caller(); !p.IsAnon() && readable(p, b, f) == nil {
 			return nil
 		}
 		return ErrBadSignature
 	}
-	if p := caller(); p != nil && readable(p, b, f) == nil {
+	if p := caller(); !p.IsAnon() && readable(p, b, f) == nil {
 		return nil
 	}
 	return ErrAccessDenied

@@ -3,29 +3,19 @@ package sqlconsole
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Handler turns requests into service calls; the routes guarantee a superuser.
 type Handler struct {
 	svc *Service
-	id  *auth.Identity
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *auth.Identity) *Handler { return &Handler{svc: svc, id: id} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
-func (h *Handler) principal(c *fiber.Ctx) (*auth.Principal, error) {
-	p, err := h.id.Caller(c)
-	if err != nil {
-		return nil, err
-	}
-	if p == nil {
-		return nil, auth.ErrNotAuthenticated
-	}
-	return p, nil
-}
+func (h *Handler) principal(c *fiber.Ctx) (*identity.Principal, error) { return identity.UserFrom(c) }
 
 // Query is POST /sql/query.
 func (h *Handler) Query(c *fiber.Ctx) error {

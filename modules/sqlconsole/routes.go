@@ -3,25 +3,24 @@ package sqlconsole
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Routes registers /api/v1/sql (superuser only).
 type Routes struct {
-	h  *Handler
-	id *auth.Identity
+	h *Handler
 }
 
 var _ httpserver.Routes = (*Routes)(nil)
 
 // NewRoutes builds the routes.
-func NewRoutes(h *Handler, id *auth.Identity) *Routes { return &Routes{h: h, id: id} }
+func NewRoutes(h *Handler) *Routes { return &Routes{h: h} }
 
 // Register adds the SQL routes, each behind RequireSuperuser.
 func (r *Routes) Register(app fiber.Router) {
 	g := app.Group("/api/v1/sql")
-	su := r.id.RequireSuperuser
+	su := identity.RequireSuperuser
 	g.Post("/query", su, r.h.Query)
 	g.Get("/snippets", su, r.h.Snippets)
 	g.Post("/snippets", su, r.h.AddSnippet)

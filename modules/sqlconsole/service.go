@@ -13,10 +13,10 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // SchemaCache is what the console needs from the tables module: dropping
@@ -83,7 +83,7 @@ func paramValue(raw json.RawMessage) (any, error) {
 // Run executes a script in one transaction and records it in the caller's
 // history. SQL errors come back as Success false; a run that wrote anything
 // invalidates the table metadata cache.
-func (s *Service) Run(ctx context.Context, p *auth.Principal, in QueryIn) (*RunResult, error) {
+func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*RunResult, error) {
 	stmts := Split(in.Query)
 	if len(stmts) == 0 {
 		return nil, apperr.Validation(apperr.Field("body", "query", "The query has no statement", "value_error"))
@@ -129,12 +129,12 @@ func (s *Service) Run(ctx context.Context, p *auth.Principal, in QueryIn) (*RunR
 }
 
 // Snippets lists the caller's own and all shared snippets.
-func (s *Service) Snippets(ctx context.Context, p *auth.Principal) ([]Snippet, error) {
+func (s *Service) Snippets(ctx context.Context, p *identity.Principal) ([]Snippet, error) {
 	return s.repo.Snippets(ctx, p.ID)
 }
 
 // AddSnippet saves a snippet for the caller.
-func (s *Service) AddSnippet(ctx context.Context, p *auth.Principal, in SnippetIn) (*Snippet, error) {
+func (s *Service) AddSnippet(ctx context.Context, p *identity.Principal, in SnippetIn) (*Snippet, error) {
 	var fields []apperr.FieldError
 	if strings.TrimSpace(in.Name) == "" {
 		fields = append(fields, apperr.Field("body", "name", "Field required", "missing"))
@@ -153,7 +153,7 @@ func (s *Service) AddSnippet(ctx context.Context, p *auth.Principal, in SnippetI
 }
 
 // UpdateSnippet changes a snippet of the caller. Errors: snippet_not_found.
-func (s *Service) UpdateSnippet(ctx context.Context, p *auth.Principal, id uuid.UUID, in SnippetPatch) (*Snippet, error) {
+func (s *Service) UpdateSnippet(ctx context.Context, p *identity.Principal, id uuid.UUID, in SnippetPatch) (*Snippet, error) {
 	sn, err := s.repo.OwnSnippet(ctx, id, p.ID)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (s *Service) UpdateSnippet(ctx context.Context, p *auth.Principal, id uuid.
 }
 
 // DeleteSnippet deletes a snippet of the caller and returns it.
-func (s *Service) DeleteSnippet(ctx context.Context, p *auth.Principal, id uuid.UUID) (*Snippet, error) {
+func (s *Service) DeleteSnippet(ctx context.Context, p *identity.Principal, id uuid.UUID) (*Snippet, error) {
 	sn, err := s.repo.OwnSnippet(ctx, id, p.ID)
 	if err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (s *Service) DeleteSnippet(ctx context.Context, p *auth.Principal, id uuid.
 }
 
 // History returns a page of the caller's history.
-func (s *Service) History(ctx context.Context, p *auth.Principal, page, size int) (*HistoryPage, error) {
+func (s *Service) History(ctx context.Context, p *identity.Principal, page, size int) (*HistoryPage, error) {
 	rows, n, err := s.repo.History(ctx, p.ID, size, (page-1)*size)
 	if err != nil {
 		return nil, err
@@ -204,7 +204,7 @@ func (s *Service) History(ctx context.Context, p *auth.Principal, page, size int
 }
 
 // AddHistory records a run reported by a client.
-func (s *Service) AddHistory(ctx context.Context, p *auth.Principal, in HistoryIn) (*HistoryEntry, error) {
+func (s *Service) AddHistory(ctx context.Context, p *identity.Principal, in HistoryIn) (*HistoryEntry, error) {
 	if strings.TrimSpace(in.Query) == "" {
 		return nil, apperr.Validation(apperr.Field("body", "query", "Field required", "missing"))
 	}

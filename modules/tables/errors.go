@@ -6,11 +6,6 @@ import (
 
 // The tables module's errors (api.md §6, §8).
 var (
-	// ErrNotAuthenticated is a policy refusal for anon (same body as auth's guard).
-	ErrNotAuthenticated = apperr.Unauthenticated("not_authenticated",
-		"Authentication with user credentials required for this endpoint").WithHeader("WWW-Authenticate", "Bearer")
-	// ErrForbidden is a policy refusal for a user.
-	ErrForbidden = apperr.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
 	// ErrTableNotFound is an unknown (or non-user) table.
 	ErrTableNotFound = apperr.NotFound("table_not_found", "Table not found")
 	// ErrTableExists is a create of an existing table.

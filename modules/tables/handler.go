@@ -8,19 +8,18 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Handler turns requests into service calls.
 type Handler struct {
 	svc *Service
-	id  *auth.Identity
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *auth.Identity) *Handler { return &Handler{svc: svc, id: id} }
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // reservedParams are the query parameters of GET /{t}/data that are not filters.
 var reservedParams = map[string]bool{
@@ -38,7 +37,7 @@ func pathParam(c *fiber.Ctx, name string) string {
 	return strings.Clone(raw)
 }
 
-func (h *Handler) caller(c *fiber.Ctx) (*auth.Principal, error) { return h.id.Caller(c) }
+func (h *Handler) caller(c *fiber.Ctx) (*identity.Principal, error) { return identity.From(c) }
 
 // List is GET /tables.
 func (h *Handler) List(c *fiber.Ctx) error {

@@ -3,26 +3,25 @@ package tables
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Routes registers /api/v1/tables.
 type Routes struct {
-	h  *Handler
-	id *auth.Identity
+	h *Handler
 }
 
 var _ httpserver.Routes = (*Routes)(nil)
 
 // NewRoutes builds the routes.
-func NewRoutes(h *Handler, id *auth.Identity) *Routes { return &Routes{h: h, id: id} }
+func NewRoutes(h *Handler) *Routes { return &Routes{h: h} }
 
 // Register adds the tables routes. Row and read routes check the table's
 // policy in the service; DDL is superuser-only.
 func (r *Routes) Register(app fiber.Router) {
 	g := app.Group("/api/v1/tables")
-	su := r.id.RequireSuperuser
+	su := identity.RequireSuperuser
 	g.Get("", r.h.List)
 	g.Post("", su, r.h.Create)
 	g.Get("/:table", r.h.Get)

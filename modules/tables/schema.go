@@ -6,9 +6,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // SchemaTable is one table of GET /schema.
@@ -89,21 +89,20 @@ func (r *Repository) Schema(ctx context.Context) ([]SchemaTable, []SchemaFK, err
 // SchemaRoutes registers /api/v1/schema (superuser).
 type SchemaRoutes struct {
 	repo *Repository
-	id   *auth.Identity
 }
 
 var _ httpserver.Routes = (*SchemaRoutes)(nil)
 
 // NewSchemaRoutes builds the schema routes.
-func NewSchemaRoutes(repo *Repository, id *auth.Identity) *SchemaRoutes {
-	return &SchemaRoutes{repo: repo, id: id}
+func NewSchemaRoutes(repo *Repository) *SchemaRoutes {
+	return &SchemaRoutes{repo: repo}
 }
 
 // Register adds GET /api/v1/schema and /api/v1/schema/visualization.
 func (s *SchemaRoutes) Register(app fiber.Router) {
 	g := app.Group("/api/v1/schema")
-	g.Get("", s.id.RequireSuperuser, s.schema)
-	g.Get("/visualization", s.id.RequireSuperuser, s.visualization)
+	g.Get("", identity.RequireSuperuser, s.schema)
+	g.Get("/visualization", identity.RequireSuperuser, s.visualization)
 }
 
 // schemaColumn is the column shape of GET /schema (no is_primary_key).

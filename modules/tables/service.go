@@ -10,8 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/cache"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // genTTL keeps the schema generation far longer than any cached metadata.
@@ -128,7 +128,7 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 // permitted loads a table's metadata and checks p against the level op
 // picks from its policy; it returns the metadata and authorize's owner
 // restriction.
-func (s *Service) permitted(ctx context.Context, p *auth.Principal, name string, op func(Policy) Level) (*Meta, *string, error) {
+func (s *Service) permitted(ctx context.Context, p *identity.Principal, name string, op func(Policy) Level) (*Meta, *string, error) {
 	m, err := s.meta(ctx, name)
 	if err != nil {
 		return nil, nil, err
@@ -148,52 +148,52 @@ func deleteLevel(p Policy) Level { return p.Delete }
 
 // authorize checks level for p. It returns the caller id rows must be
 // restricted to (owner level), or nil for no restriction.
-func authorize(p *auth.Principal, level Level, m *Meta) (*string, error) {
-	if p != nil && p.IsSuperuser {
+func authorize(p *identity.Principal, level Level, m *Meta) (*string, error) {
+	if !p.IsAnon() && p.IsSuperuser() {
 		return nil, nil
 	}
 	switch level {
 	case LevelPublic:
 		return nil, nil
 	case LevelAuthenticated:
-		if p == nil {
-			return nil, ErrNotAuthenticated
+		if p.IsAnon() {
+			return nil, identity.ErrNotAuthenticated
 		}
 		return nil, nil
 	case LevelOwner:
-		if p == nil {
-			return nil, ErrNotAuthenticated
+		if p.IsAnon() {
+			return nil, identity.ErrNotAuthenticated
 		}
 		if m.ownerColumn() == nil {
-			return nil, ErrForbidden
+			return nil, identity.ErrNotEnoughPrivileges
 		}
 		id := p.ID.String()
 		return &id, nil
 	}
-	if p == nil {
-		return nil, ErrNotAuthenticated
+	if p.IsAnon() {
+		return nil, identity.ErrNotAuthenticated
 	}
-	return nil, ErrForbidden
+	return nil, identity.ErrNotEnoughPrivileges
 }
 
 // canRead reports whether p may see a table with policy pol at all.
-func canRead(p *auth.Principal, pol Policy) bool {
-	if p != nil && p.IsSuperuser {
+func canRead(p *identity.Principal, pol Policy) bool {
+	if !p.IsAnon() && p.IsSuperuser() {
 		return true
 	}
 	switch pol.Read {
 	case LevelPublic:
 		return true
 	case LevelAuthenticated:
-		return p != nil
+		return !p.IsAnon()
 	case LevelOwner:
-		return p != nil && pol.OwnerColumn != nil
+		return !p.IsAnon() && pol.OwnerColumn != nil
 	}
 	return false
 }
 
 // List returns the tables p can read, by name. Anyone may call it.
-func (s *Service) List(ctx context.Context, p *auth.Principal) ([]TableSummary, error) {
+func (s *Service) List(ctx context.Context, p *identity.Principal) ([]TableSummary, error) {
 	all, err := s.repo.List(ctx)
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (s *Service) List(ctx context.Context, p *auth.Principal) ([]TableSummary, 
 
 // Get returns a table's description for readers. Errors: table_not_found,
 // not_authenticated, not_enough_privileges.
-func (s *Service) Get(ctx context.Context, p *auth.Principal, name string) (*TableDetail, error) {
+func (s *Service) Get(ctx context.Context, p *identity.Principal, name string) (*TableDetail, error) {
 	m, owner, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func nonNilIdx(s []Index) []Index {
 }
 
 // Structure returns a table's columns for readers.
-func (s *Service) Structure(ctx context.Context, p *auth.Principal, name string) ([]ColumnOut, error) {
+func (s *Service) Structure(ctx context.Context, p *identity.Principal, name string) ([]ColumnOut, error) {
 	m, _, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (s *Service) Structure(ctx context.Context, p *auth.Principal, name string)
 
 // Data returns a page of rows under the read policy (owner level: only the
 // caller's rows, filtered in SQL).
-func (s *Service) Data(ctx context.Context, p *auth.Principal, name string, lp ListParams) (*DataPage, error) {
+func (s *Service) Data(ctx context.Context, p *identity.Principal, name string, lp ListParams) (*DataPage, error) {
 	m, owner, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (s *Service) Data(ctx context.Context, p *auth.Principal, name string, lp L
 // Insert adds rows under the insert policy, all or nothing, and returns them
 // as a JSON array. The owner column is set to the caller's id (a client value
 // is overridden; a superuser's own value is kept; anon inserts get NULL).
-func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, rows []map[string]json.RawMessage) (json.RawMessage, error) {
+func (s *Service) Insert(ctx context.Context, p *identity.Principal, name string, rows []map[string]json.RawMessage) (json.RawMessage, error) {
 	m, _, err := s.permitted(ctx, p, name, insertLevel)
 	if err != nil {
 		return nil, err
@@ -298,9 +298,9 @@ func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, ro
 	if oc := m.ownerColumn(); oc != nil {
 		for _, r := range rows {
 			switch {
-			case p == nil:
+			case p.IsAnon():
 				r[oc.Name] = json.RawMessage("null")
-			case p.IsSuperuser:
+			case p.IsSuperuser():
 				if _, ok := r[oc.Name]; !ok {
 					r[oc.Name] = json.RawMessage(strconv.Quote(p.ID.String()))
 				}
@@ -322,12 +322,12 @@ func (s *Service) Insert(ctx context.Context, p *auth.Principal, name string, ro
 
 // UpdateRow changes the row idCol = id under the update policy and returns
 // it. Non-superusers cannot change the owner column. Errors: row_not_found.
-func (s *Service) UpdateRow(ctx context.Context, p *auth.Principal, name, idCol, id string, values map[string]json.RawMessage) (json.RawMessage, error) {
+func (s *Service) UpdateRow(ctx context.Context, p *identity.Principal, name, idCol, id string, values map[string]json.RawMessage) (json.RawMessage, error) {
 	m, owner, err := s.permitted(ctx, p, name, updateLevel)
 	if err != nil {
 		return nil, err
 	}
-	if oc := m.ownerColumn(); oc != nil && (p == nil || !p.IsSuperuser) {
+	if oc := m.ownerColumn(); oc != nil && (p.IsAnon() || !p.IsSuperuser()) {
 		delete(values, oc.Name)
 	}
 	if len(values) == 0 {
@@ -341,7 +341,7 @@ func (s *Service) UpdateRow(ctx context.Context, p *auth.Principal, name, idCol,
 }
 
 // DeleteRow deletes the row idCol = id under the delete policy and returns it.
-func (s *Service) DeleteRow(ctx context.Context, p *auth.Principal, name, idCol, id string) (json.RawMessage, error) {
+func (s *Service) DeleteRow(ctx context.Context, p *identity.Principal, name, idCol, id string) (json.RawMessage, error) {
 	m, owner, err := s.permitted(ctx, p, name, deleteLevel)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // The SQL of the data routes. Identifiers come from the catalog (or were
@@ -138,7 +140,7 @@ func ownerCond(m *Meta, ownerID *string) (string, error) {
 	}
 	c := m.ownerColumn()
 	if c == nil {
-		return "", ErrForbidden
+		return "", identity.ErrNotEnoughPrivileges
 	}
 	l, err := lit(*ownerID, c)
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 func TestValidIdent(t *testing.T) {
@@ -397,26 +397,26 @@ func FuzzValueText(f *testing.F) {
 func TestAuthorize(t *testing.T) {
 	m := testMeta()
 	noOwner := &Meta{Name: "x"}
-	user := &auth.Principal{ID: uuid.New()}
-	su := &auth.Principal{ID: uuid.New(), IsSuperuser: true}
+	user := identity.User(uuid.New(), "", false)
+	su := identity.User(uuid.New(), "", true)
 	cases := []struct {
 		level  Level
-		p      *auth.Principal
+		p      *identity.Principal
 		m      *Meta
 		err    error
 		filter bool
 	}{
 		{LevelPublic, nil, m, nil, false},
-		{LevelAuthenticated, nil, m, ErrNotAuthenticated, false},
+		{LevelAuthenticated, nil, m, identity.ErrNotAuthenticated, false},
 		{LevelAuthenticated, user, m, nil, false},
-		{LevelOwner, nil, m, ErrNotAuthenticated, false},
+		{LevelOwner, nil, m, identity.ErrNotAuthenticated, false},
 		{LevelOwner, user, m, nil, true},
-		{LevelOwner, user, noOwner, ErrForbidden, false},
+		{LevelOwner, user, noOwner, identity.ErrNotEnoughPrivileges, false},
 		{LevelOwner, su, noOwner, nil, false},
-		{LevelSuperuser, nil, m, ErrNotAuthenticated, false},
-		{LevelSuperuser, user, m, ErrForbidden, false},
+		{LevelSuperuser, nil, m, identity.ErrNotAuthenticated, false},
+		{LevelSuperuser, user, m, identity.ErrNotEnoughPrivileges, false},
 		{LevelSuperuser, su, m, nil, false},
-		{Level("bogus"), user, m, ErrForbidden, false},
+		{Level("bogus"), user, m, identity.ErrNotEnoughPrivileges, false},
 	}
 	for _, c := range cases {
 		owner, err := authorize(c.p, c.level, c.m)

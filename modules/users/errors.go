@@ -10,8 +10,6 @@ var (
 	ErrEmailExists = apperr.Invalid("email_exists", "The user with this email already exists in the system.")
 	// ErrIncorrectPassword is a wrong current password on PUT /me/password.
 	ErrIncorrectPassword = apperr.Invalid("incorrect_password", "Current password is incorrect")
-	// ErrNotEnoughPrivileges is reading another user's record as a non-superuser.
-	ErrNotEnoughPrivileges = apperr.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
 	// ErrCannotDeleteSelf is a superuser deleting their own account.
 	ErrCannotDeleteSelf = apperr.Invalid("cannot_delete_self", "Super users are not allowed to delete themselves")
 	// ErrUserHasData is a delete blocked by rows no module cleaned up.

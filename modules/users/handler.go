@@ -3,9 +3,9 @@ package users
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Paging limits of the list routes.
@@ -15,32 +15,25 @@ const maxLimit = 1000
 // Handler parses users requests and calls the Service.
 type Handler struct {
 	svc     *Service
-	id      *auth.Identity
 	anonKey string
 }
 
 // NewHandler builds the handler.
-func NewHandler(svc *Service, id *auth.Identity, cfg *config.Config) *Handler {
-	return &Handler{svc: svc, id: id, anonKey: cfg.AnonKey}
+func NewHandler(svc *Service, cfg *config.Config) *Handler {
+	return &Handler{svc: svc, anonKey: cfg.AnonKey}
 }
 
 // caller is the principal the route guard let through.
-func (h *Handler) caller(c *fiber.Ctx) (*auth.Principal, error) {
-	p, err := h.id.Caller(c)
-	if err == nil && p == nil {
-		err = auth.ErrNotAuthenticated
-	}
-	return p, err
-}
+func (h *Handler) caller(c *fiber.Ctx) (*identity.Principal, error) { return identity.UserFrom(c) }
 
 func (h *Handler) me(c *fiber.Ctx) error {
-	// The cached record Identity already loaded: no Postgres on this path.
-	u, err := h.id.CurrentUser(c)
+	p, err := h.caller(c)
 	if err != nil {
 		return err
 	}
-	if u == nil {
-		return auth.ErrNotAuthenticated
+	u, err := h.svc.Get(c.UserContext(), p, p.ID)
+	if err != nil {
+		return err
 	}
 	return c.JSON(u)
 }

@@ -3,25 +3,24 @@ package users
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Routes mounts /api/v1/users.
 type Routes struct {
-	h  *Handler
-	id *auth.Identity
+	h *Handler
 }
 
 var _ httpserver.Routes = (*Routes)(nil)
 
 // NewRoutes builds the users routes.
-func NewRoutes(h *Handler, id *auth.Identity) *Routes { return &Routes{h: h, id: id} }
+func NewRoutes(h *Handler) *Routes { return &Routes{h: h} }
 
 // Register adds the routes of api.md §3; the fixed paths come before /{user_id}.
 func (r *Routes) Register(router fiber.Router) {
 	const base = "/api/v1/users"
-	user, super := r.id.RequireUser, r.id.RequireSuperuser
+	user, super := identity.RequireUser, identity.RequireSuperuser
 	router.Get(base+"/me", user, r.h.me)
 	router.Put(base+"/me", user, r.h.updateMe)
 	router.Put(base+"/me/password", user, r.h.changePassword)

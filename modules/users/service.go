@@ -11,6 +11,7 @@ import (
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Accounts is what users needs from modules/auth (bound to *auth.Service).
@@ -77,9 +78,9 @@ func (s *Service) CountNonSuperusers(ctx context.Context) (int, error) {
 
 // Get returns a user: the caller's own, or any for a superuser. Errors:
 // not_enough_privileges, user_not_found.
-func (s *Service) Get(ctx context.Context, caller *auth.Principal, id uuid.UUID) (*auth.User, error) {
-	if caller.ID != id && !caller.IsSuperuser {
-		return nil, ErrNotEnoughPrivileges
+func (s *Service) Get(ctx context.Context, caller *identity.Principal, id uuid.UUID) (*auth.User, error) {
+	if caller.ID != id && !caller.IsSuperuser() {
+		return nil, identity.ErrNotEnoughPrivileges
 	}
 	u, err := s.accounts.User(ctx, id)
 	if err != nil {
@@ -93,14 +94,14 @@ func (s *Service) Get(ctx context.Context, caller *auth.Principal, id uuid.UUID)
 
 // UpdateMe changes the caller's email, full name or password (any user).
 // Errors: validation_failed, email_exists.
-func (s *Service) UpdateMe(ctx context.Context, caller *auth.Principal, in updateMe) (*auth.User, error) {
+func (s *Service) UpdateMe(ctx context.Context, caller *identity.Principal, in updateMe) (*auth.User, error) {
 	return s.update(ctx, caller.ID, updateUser{Email: in.Email, FullName: in.FullName, Password: in.Password})
 }
 
 // ChangePassword replaces the caller's password after checking the current
 // one, and revokes their refresh tokens (any user). Errors:
 // validation_failed, incorrect_password.
-func (s *Service) ChangePassword(ctx context.Context, caller *auth.Principal, in updatePassword) error {
+func (s *Service) ChangePassword(ctx context.Context, caller *identity.Principal, in updatePassword) error {
 	var errs []*apperr.FieldError
 	if in.CurrentPassword == nil {
 		errs = append(errs, auth.Missing("current_password"))
@@ -216,7 +217,7 @@ func (s *Service) update(ctx context.Context, id uuid.UUID, in updateUser) (*aut
 // Delete removes an account and everything it owns (superuser; see doc.go
 // for the semantics). Errors: cannot_delete_self, user_not_found,
 // user_has_data.
-func (s *Service) Delete(ctx context.Context, caller *auth.Principal, id uuid.UUID) error {
+func (s *Service) Delete(ctx context.Context, caller *identity.Principal, id uuid.UUID) error {
 	if caller.ID == id {
 		return ErrCannotDeleteSelf
 	}

@@ -110,17 +110,26 @@ func methodLabel(m string) string {
 	return "OTHER"
 }
 
-// publicPath reports the paths that need no anon key (api.md §0.2).
-func publicPath(method, path string) bool {
+// publicPath reports the paths that need no anon key (api.md §0.2): the
+// platform's own, and the prefixes modules declare (Public).
+func publicPath(method, path string, prefixes []string) bool {
 	if method == fiber.MethodOptions {
 		return true
 	}
 	switch strings.TrimRight(path, "/") {
 	case "/docs", "/redoc", "/openapi.json", "/api/v1/docs", "/api/v1/redoc", "/api/v1/openapi.json",
-		"/metrics", "/healthz", "/readyz", "/api/v1/realtime/ws":
+		"/metrics", "/healthz", "/readyz":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/") || strings.HasPrefix(path, "/files/")
+	if strings.HasPrefix(path, "/static/") {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // AnonKey returns the key a request carries in any of the four accepted
@@ -139,10 +148,10 @@ func AnonKey(c *fiber.Ctx) string {
 }
 
 // anonGate refuses requests without the project's anon key.
-func anonGate(key string) fiber.Handler {
+func anonGate(key string, publicPrefixes []string) fiber.Handler {
 	want := []byte(key)
 	return func(c *fiber.Ctx) error {
-		if publicPath(c.Method(), c.Path()) {
+		if publicPath(c.Method(), c.Path(), publicPrefixes) {
 			return c.Next()
 		}
 		if subtle.ConstantTimeCompare([]byte(AnonKey(c)), want) != 1 {

@@ -12,7 +12,7 @@ import (
 // it can never drift from what the server serves: every path and method,
 // path parameters, one tag per area, and the two credentials (anon key,
 // Bearer JWT). Request and response schemas are in api.md.
-func openAPI(app *fiber.App) []byte {
+func openAPI(app *fiber.App, publicPrefixes []string) []byte {
 	paths := map[string]map[string]any{}
 	for _, r := range app.GetRoutes(true) {
 		if r.Method == fiber.MethodHead || r.Method == fiber.MethodConnect || r.Method == fiber.MethodTrace || r.Path == "/" && r.Method != fiber.MethodGet {
@@ -37,7 +37,7 @@ func openAPI(app *fiber.App) []byte {
 			}
 			op["parameters"] = ps
 		}
-		if publicPath(r.Method, r.Path) {
+		if publicPath(r.Method, r.Path, publicPrefixes) {
 			op["security"] = []any{}
 		}
 		paths[path][strings.ToLower(r.Method)] = op
@@ -109,7 +109,7 @@ const redocPage = `<!doctype html>
 
 // registerDocs serves the document and the interactive pages (api.md §0.7).
 // The document is built once, after every module has registered its routes.
-func registerDocs(app *fiber.App) {
+func registerDocs(app *fiber.App, publicPrefixes []string) {
 	var doc []byte
 	serveDoc := func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
@@ -130,5 +130,5 @@ func registerDocs(app *fiber.App) {
 	for _, p := range []string{"/redoc", "/api/v1/redoc"} {
 		app.Get(p, html(redocPage))
 	}
-	doc = openAPI(app)
+	doc = openAPI(app, publicPrefixes)
 }

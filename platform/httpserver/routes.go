@@ -1,6 +1,8 @@
 package httpserver
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/fx"
 )
@@ -16,6 +18,26 @@ type Routes interface {
 // the handlers enforce their own.
 type Streamer interface {
 	StreamPrefixes() []string
+}
+
+// Public is implemented by Routes with paths that need no anon key (api.md
+// §0.2): byte routes with their own authorization, the WebSocket upgrade.
+// Each entry is a path prefix.
+type Public interface {
+	PublicPrefixes() []string
+}
+
+// Drainer is implemented by values that hold long-lived connections
+// (WebSockets): at stop, the server calls Drain before it stops accepting
+// and waits for requests, so they can close their connections cleanly.
+type Drainer interface {
+	Drain(ctx context.Context)
+}
+
+// AsDrainer annotates a constructor so that its result joins the "drainers"
+// value group the server calls at stop.
+func AsDrainer(ctor any) any {
+	return fx.Annotate(ctor, fx.As(new(Drainer)), fx.ResultTags(`group:"drainers"`))
 }
 
 // AsRoutes annotates a constructor so that its result joins the "routes"

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Params are New's dependencies.
@@ -27,6 +28,8 @@ type Params struct {
 	Logger   *zap.Logger
 	Registry *prometheus.Registry
 	Routes   []Routes `group:"routes"`
+	// Resolver comes from modules/auth; without it every caller is anon.
+	Resolver identity.Resolver `optional:"true"`
 }
 
 // New builds the Fiber app with the global middleware chain and every
@@ -47,10 +50,13 @@ func New(p Params) (*fiber.App, error) {
 		StrictRouting: false,
 	})
 
-	var streamPrefixes []string
+	var streamPrefixes, publicPrefixes []string
 	for _, r := range p.Routes {
 		if s, ok := r.(Streamer); ok {
 			streamPrefixes = append(streamPrefixes, s.StreamPrefixes()...)
+		}
+		if s, ok := r.(Public); ok {
+			publicPrefixes = append(publicPrefixes, s.PublicPrefixes()...)
 		}
 	}
 
@@ -69,7 +75,8 @@ func New(p Params) (*fiber.App, error) {
 		MaxAge:        86400,
 	}))
 	app.Use(bodyLimit(p.Config.BodyLimitBytes, streamPrefixes))
-	app.Use(anonGate(p.Config.AnonKey))
+	app.Use(anonGate(p.Config.AnonKey, publicPrefixes))
+	app.Use(identity.Middleware(p.Resolver))
 
 	if p.Config.MetricsEnabled {
 		h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(p.Registry, promhttp.HandlerOpts{}))
@@ -81,7 +88,7 @@ func New(p Params) (*fiber.App, error) {
 	for _, r := range p.Routes {
 		r.Register(app)
 	}
-	registerDocs(app)
+	registerDocs(app, publicPrefixes)
 	if err := checkDuplicates(app); err != nil {
 		return nil, err
 	}
@@ -110,8 +117,21 @@ func checkDuplicates(app *fiber.App) error {
 // Listener is the server's bound socket, for tests and the start-up banner.
 type Listener struct{ net.Listener }
 
-// Serve binds the listener at start and drains in-flight requests at stop.
-func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger) *Listener {
+// ServeParams are Serve's dependencies.
+type ServeParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    *config.Config
+	App       *fiber.App
+	Logger    *zap.Logger
+	Drainers  []Drainer `group:"drainers"`
+}
+
+// Serve binds the listener at start. At stop it first lets every Drainer
+// end its long-lived connections (WebSockets), then drains in-flight
+// requests.
+func Serve(p ServeParams) *Listener {
+	lc, cfg, app, log := p.Lifecycle, p.Config, p.App, p.Logger
 	l := &Listener{}
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
@@ -131,6 +151,9 @@ func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger)
 			return nil
 		},
 		OnStop: func(ctx context.Context) error {
+			for _, d := range p.Drainers {
+				d.Drain(ctx)
+			}
 			err := app.ShutdownWithContext(ctx)
 			// A stop that comes before Serve registered the listener would
 			// leave it accepting: closing it ourselves ends Serve either way.
