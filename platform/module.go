@@ -15,6 +15,7 @@ import (
 	"github.com/selfdb/selfdb/platform/httpserver"
 	"github.com/selfdb/selfdb/platform/logging"
 	"github.com/selfdb/selfdb/platform/metrics"
+	"github.com/selfdb/selfdb/platform/worker"
 )
 
 // Module is the platform: add it first in every app.
@@ -30,8 +31,9 @@ var Module = fx.Module("platform",
 		httpserver.New,
 		httpserver.Serve,
 		httpserver.AsRoutes(health.NewRoutes),
+		worker.Supervise,
 	),
-	fx.Invoke(func(*httpserver.Listener) {}, httpserver.ServeAdmin),
+	fx.Invoke(func(*httpserver.Listener) {}, func(*worker.Supervisor) {}, httpserver.ServeAdmin),
 )
 
 // Quiet keeps Fx's own event log at debug level, so start-up prints only the

@@ -9,8 +9,11 @@ import (
 
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
 	"github.com/selfdb/selfdb/platform/identity"
+	"github.com/selfdb/selfdb/platform/worker"
+	"github.com/uptrace/bun"
 )
 
 // Module provides *Identity, *Service and the /api/v1/auth routes, creates
@@ -30,77 +33,28 @@ var Module = fx.Module("auth",
 		httpserver.AsRoutes(NewRoutes),
 	),
 	fx.Provide(func(r *Repository) userLoader { return r }),
-	fx.Invoke(registerWorkers),
+	fx.Provide(worker.As(newPurger)),
+	fx.Invoke(bootstrap),
 )
 
-// registerWorkers bootstraps the superuser at start and runs the purge of
-// expired refresh tokens until stop.
-func registerWorkers(lc fx.Lifecycle, svc *Service, cfg *config.Config, log *zap.Logger) {
-	p := newPurger(svc, cfg.AuthTokenPurgeInterval, log.Named("auth"))
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			if err := svc.Bootstrap(ctx); err != nil {
-				return err
+// bootstrap creates the default superuser at start.
+func bootstrap(lc fx.Lifecycle, svc *Service) {
+	lc.Append(fx.Hook{OnStart: svc.Bootstrap})
+}
+
+// newPurger deletes expired refresh tokens every AUTH_TOKEN_PURGE_INTERVAL,
+// on one instance at a time.
+func newPurger(svc *Service, d *bun.DB, cfg *config.Config, log *zap.Logger) worker.Worker {
+	const name = "auth.purge-refresh-tokens"
+	log = log.Named("auth")
+	return worker.Every(name, cfg.AuthTokenPurgeInterval, func(ctx context.Context) error {
+		_, err := db.WithAdvisoryLock(ctx, d, name, func(ctx context.Context, tx bun.Tx) error {
+			n, err := svc.PurgeExpired(ctx, tx)
+			if n > 0 {
+				log.Info("expired refresh tokens purged", zap.Int64("count", n))
 			}
-			p.start()
-			return nil
-		},
-		OnStop: func(context.Context) error {
-			p.stop()
-			return nil
-		},
+			return err
+		})
+		return err
 	})
-}
-
-// purger deletes expired refresh tokens every interval.
-type purger struct {
-	svc      *Service
-	interval time.Duration
-	log      *zap.Logger
-	cancel   context.CancelFunc
-	done     chan struct{}
-}
-
-func newPurger(svc *Service, interval time.Duration, log *zap.Logger) *purger {
-	return &purger{svc: svc, interval: interval, log: log}
-}
-
-func (p *purger) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go p.run(ctx)
-}
-
-func (p *purger) run(ctx context.Context) {
-	defer close(p.done)
-	t := time.NewTicker(p.interval)
-	defer t.Stop()
-	for {
-		// Purge at start too: instances restarted more often than the
-		// interval would otherwise never purge.
-		p.purge(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (p *purger) purge(ctx context.Context) {
-	n, err := p.svc.PurgeExpired(ctx)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		p.log.Warn("purging expired refresh tokens failed", zap.Error(err))
-	case n > 0:
-		p.log.Info("expired refresh tokens purged", zap.Int64("count", n))
-	}
-}
-
-func (p *purger) stop() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
 }

@@ -124,8 +124,8 @@ func (r *Repository) deleteForUser(ctx context.Context, idb bun.IDB, userID uuid
 }
 
 // purgeExpired deletes refresh tokens past their expiry.
-func (r *Repository) purgeExpired(ctx context.Context) (int64, error) {
-	res, err := r.db.NewDelete().Model((*refreshToken)(nil)).Where("expires_at < now()").Exec(ctx)
+func (r *Repository) purgeExpired(ctx context.Context, idb bun.IDB) (int64, error) {
+	res, err := idb.NewDelete().Model((*refreshToken)(nil)).Where("expires_at < now()").Exec(ctx)
 	if err != nil {
 		return 0, db.Err(err)
 	}

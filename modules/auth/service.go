@@ -299,7 +299,7 @@ func (s *Service) Bootstrap(ctx context.Context) error {
 	return nil
 }
 
-// PurgeExpired deletes expired refresh tokens and reports how many.
-func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
-	return s.repo.purgeExpired(ctx)
+// PurgeExpired deletes expired refresh tokens in idb and reports how many.
+func (s *Service) PurgeExpired(ctx context.Context, idb bun.IDB) (int64, error) {
+	return s.repo.purgeExpired(ctx, idb)
 }

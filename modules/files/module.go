@@ -7,6 +7,7 @@ import (
 	"github.com/selfdb/selfdb/modules/users"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/httpserver"
+	"github.com/selfdb/selfdb/platform/worker"
 )
 
 // Module provides the Store (local disk), *Service, the bucket-delete hook
@@ -19,9 +20,8 @@ var Module = fx.Module("files",
 		fx.Annotate(NewContents, fx.As(new(buckets.Contents))),
 		NewService,
 		NewHandler,
-		NewJanitor,
+		worker.As(NewJanitor),
 		httpserver.AsRoutes(NewRoutes),
 		users.AsOwnedData(func(s *Service) *Service { return s }),
 	),
-	fx.Invoke(RunJanitor),
 )

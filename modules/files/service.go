@@ -19,6 +19,7 @@ import (
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/identity"
 )
 
@@ -28,6 +29,7 @@ const MaxFilename = 255
 // Service holds the file rules: who may upload, read and delete, the upload
 // state machine, signed URLs and caching.
 type Service struct {
+	db      *bun.DB
 	repo    *Repository
 	store   Store
 	signer  *Signer
@@ -53,7 +55,7 @@ type Params struct {
 // NewService builds the service.
 func NewService(p Params) *Service {
 	return &Service{
-		repo: NewRepository(p.DB), store: p.Store, signer: p.Signer, buckets: p.Buckets,
+		db: p.DB, repo: NewRepository(p.DB), store: p.Store, signer: p.Signer, buckets: p.Buckets,
 		cache: p.Cache, cfg: p.Config, log: p.Logger.Named("files"), now: time.Now,
 	}
 }
@@ -478,7 +480,12 @@ func (s *Service) Open(ctx context.Context, f *File) (Object, error) {
 // bytes they got), temp files untouched for SIGNED_URL_TTL, and the
 // directories of buckets that no longer exist. It returns what it removed.
 func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
-	rows, err := s.repo.DeleteExpiredPending(ctx, now)
+	// Rows are shared by every instance: one of them expires them per tick.
+	var rows []File
+	_, err := db.WithAdvisoryLock(ctx, s.db, "files.expire-pending", func(ctx context.Context, tx bun.Tx) (err error) {
+		rows, err = NewRepository(tx).DeleteExpiredPending(ctx, now)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
