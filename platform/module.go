@@ -11,6 +11,7 @@ import (
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/health"
 	"github.com/selfdb/selfdb/platform/httpserver"
 	"github.com/selfdb/selfdb/platform/logging"
@@ -32,6 +33,12 @@ var Module = fx.Module("platform",
 		httpserver.Serve,
 		httpserver.AsRoutes(health.NewRoutes),
 		worker.Supervise,
+		events.NewBus,
+		events.NewLog,
+		events.NewReader,
+		worker.As(func(r *events.Reader) *events.Reader { return r }),
+		worker.As(events.NewPruner),
+		worker.As(events.NewCaptureSweeper),
 	),
 	fx.Invoke(func(*httpserver.Listener) {}, func(*worker.Supervisor) {}, httpserver.ServeAdmin),
 )

@@ -81,6 +81,10 @@ type Config struct {
 	SignedURLTTL           time.Duration `env:"SIGNED_URL_TTL" envDefault:"1h"`
 	DownloadURLTTL         time.Duration `env:"DOWNLOAD_URL_TTL" envDefault:"15m"`
 	StorageCleanupInterval time.Duration `env:"STORAGE_CLEANUP_INTERVAL" envDefault:"5m"`
+
+	// events (platform/events): how long the change log keeps changes, the
+	// window in which realtime clients resume with "since".
+	RealtimeRetention time.Duration `env:"REALTIME_RETENTION" envDefault:"24h"`
 }
 
 // Load reads the environment and validates the result.
@@ -246,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StorageCleanupInterval <= 0 {
 		bad("STORAGE_CLEANUP_INTERVAL", "must be positive")
+	}
+	if c.RealtimeRetention < time.Minute {
+		bad("REALTIME_RETENTION", "must be at least 1m")
 	}
 	if !c.Dev() {
 		if len(c.SecretKey) < 32 {

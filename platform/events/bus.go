@@ -1,0 +1,127 @@
+package events
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Bus hands the events the Reader reads to in-process subscribers.
+type Bus struct {
+	mu       sync.Mutex
+	subs     map[*Subscription]struct{}
+	position int64 // the id of the last event dispatched
+	live     atomic.Bool
+
+	dispatched prometheus.Counter
+	dropped    *prometheus.CounterVec
+	lag        prometheus.Histogram
+}
+
+// NewBus builds a bus and registers its metrics.
+func NewBus(reg prometheus.Registerer) *Bus {
+	b := &Bus{
+		subs: map[*Subscription]struct{}{},
+		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "selfdb_events_read_total", Help: "Change-log rows read and dispatched by this process.",
+		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "selfdb_events_dropped_total", Help: "Events a subscriber lost because its queue was full.",
+		}, []string{"subscriber"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "selfdb_events_read_lag_seconds",
+			Help:    "Time from a change being written to this process dispatching it.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+	}
+	reg.MustRegister(b.dispatched, b.dropped, b.lag)
+	return b
+}
+
+// Subscription receives the events its filter takes, in id order.
+type Subscription struct {
+	bus     *Bus
+	name    string
+	filter  func(*Event) bool
+	ch      chan *Event
+	dropped atomic.Uint64
+	closed  atomic.Bool
+}
+
+// Subscribe registers a subscription with a queue of size events. filter
+// (nil: everything) runs on the reader's goroutine: keep it cheap. It also
+// returns the bus position: the subscription gets exactly the events after
+// that id, so a caller that replays the log up to it (Since) misses nothing
+// and doubles nothing.
+func (b *Bus) Subscribe(name string, filter func(*Event) bool, size int) (*Subscription, int64) {
+	if size < 1 {
+		size = 1
+	}
+	s := &Subscription{bus: b, name: name, filter: filter, ch: make(chan *Event, size)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs[s] = struct{}{}
+	return s, b.position
+}
+
+// C delivers the events. It is never closed.
+func (s *Subscription) C() <-chan *Event { return s.ch }
+
+// Dropped counts the events this subscription lost to a full queue. A
+// subscriber that keeps state derived from events (a cache) must start over
+// when it grows.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Close ends the subscription; events already queued stay readable.
+func (s *Subscription) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	s.bus.mu.Lock()
+	delete(s.bus.subs, s)
+	s.bus.mu.Unlock()
+}
+
+// Position is the id of the last event dispatched.
+func (b *Bus) Position() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.position
+}
+
+// Live reports whether the reader is connected and caught up: while it is
+// not, changes may be happening that nobody in this process hears of yet,
+// so caches kept on the strength of events must not be trusted.
+func (b *Bus) Live() bool { return b.live.Load() }
+
+func (b *Bus) setLive(v bool) { b.live.Store(v) }
+
+// dispatch hands e to every subscription that takes it, never waiting.
+func (b *Bus) dispatch(e *Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e.ID > b.position {
+		b.position = e.ID
+	}
+	for s := range b.subs {
+		if s.filter != nil && !s.filter(e) {
+			continue
+		}
+		select {
+		case s.ch <- e:
+		default:
+			s.dropped.Add(1)
+			b.dropped.WithLabelValues(s.name).Inc()
+		}
+	}
+}
+
+// advance moves the position past ids that turned out never to exist.
+func (b *Bus) advance(id int64) {
+	b.mu.Lock()
+	if id > b.position {
+		b.position = id
+	}
+	b.mu.Unlock()
+}
