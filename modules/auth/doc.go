@@ -4,13 +4,19 @@
 // bootstrap, login/register/refresh rate limits, and the Identity every other
 // module asks "who is calling?".
 //
-// Tables: selfdb.users (shared with modules/users, which owns its CRUD) and
-// selfdb.refresh_tokens.
+// Tables: selfdb.users and selfdb.refresh_tokens; auth is their only
+// writer. modules/users administers accounts through Service's account
+// methods (accounts.go).
 //
-// Cache keys: users:<id> holds the User (never the password hash) read by
-// Identity on every authenticated request; anything that writes a user row
-// must call Service.UserChanged after commit. rl:<scope>:<window>:<subject>
-// are the rate-limit counters (memcached Incr, shared by every instance).
+// Cache: users:<id> in memcached holds the User (never the password hash)
+// read by Identity on every authenticated request, with an in-process copy
+// in front of it. Both are kept exact on every instance by the change log's
+// user.changed and user.deleted events (usercache.go), whatever memcached
+// does. rl:<scope>:<window>:<subject> are the rate-limit counters (memcached
+// Incr, shared by every instance).
+//
+// Workers: auth.purge-refresh-tokens (cluster-wide, AUTH_TOKEN_PURGE_INTERVAL)
+// and auth.user-events (applies user events to the cache).
 //
 // Rate limits (api.md §2.2), fixed windows of AUTH_RATE_LIMIT_WINDOW: login
 // attempts per client IP and failed logins per email; registrations per IP

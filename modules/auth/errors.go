@@ -14,6 +14,8 @@ var (
 	ErrInvalidRefreshToken = apperr.Unauthenticated("invalid_refresh_token", "Invalid or expired refresh token")
 	// ErrUserGone is a refresh token whose user was deleted or deactivated.
 	ErrUserGone = apperr.Unauthenticated("user_gone", "User no longer exists")
+	// ErrUserHasData is a user delete blocked by rows no module cleaned up.
+	ErrUserHasData = apperr.Conflict("user_has_data", "The user still owns data that blocks the deletion")
 	// ErrRateLimited is a request over a rate limit; the Retry-After header is added per response.
 	ErrRateLimited = apperr.RateLimited("rate_limited", "Too many requests, try again later")
 )

@@ -20,15 +20,14 @@ type userLoader interface {
 // tokens of WebSockets too.
 type Identity struct {
 	tokens *Tokens
-	cache  *cache.Cache
-	users  userLoader
+	users  *userCache
 }
 
 var _ identity.Resolver = (*Identity)(nil)
 
-// NewIdentity builds the Identity over the token verifier, the cache and the users table.
-func NewIdentity(tokens *Tokens, c *cache.Cache, users userLoader) *Identity {
-	return &Identity{tokens: tokens, cache: c, users: users}
+// NewIdentity builds the Identity over the token verifier and the users.
+func NewIdentity(tokens *Tokens, users *userCache) *Identity {
+	return &Identity{tokens: tokens, users: users}
 }
 
 // Resolve returns the principal of an access token: Anon for a token that
@@ -43,7 +42,7 @@ func (i *Identity) Resolve(ctx context.Context, token string) (*identity.Princip
 	if err != nil {
 		return identity.Anon, nil
 	}
-	u, err := cachedUser(ctx, i.cache, i.users, id)
+	u, err := i.users.get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +52,7 @@ func (i *Identity) Resolve(ctx context.Context, token string) (*identity.Princip
 	return identity.User(u.ID, u.Email, u.IsSuperuser), nil
 }
 
-// cachedUser reads users:<id> through the cache; nil, nil when missing.
-// Absence is cached too (as null): ids are random and never reused, so a
-// deleted user's still-signed tokens cost no query each.
-func cachedUser(ctx context.Context, c *cache.Cache, users userLoader, id uuid.UUID) (*User, error) {
-	return cache.GetOrLoad(ctx, c, UserCacheKey(c, id), 0, func(ctx context.Context) (*User, error) {
-		return users.UserByID(ctx, id)
-	})
-}
-
-// UserCacheKey is the cache key of a user record.
+// UserCacheKey is the memcached key of a user record. Absence is cached
+// too (as null): ids are random and never reused, so a deleted user's
+// still-signed tokens cost no query each.
 func UserCacheKey(c *cache.Cache, id uuid.UUID) string { return c.Key("users", id.String()) }

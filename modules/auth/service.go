@@ -32,6 +32,7 @@ type Service struct {
 	tokens  *Tokens
 	hasher  *Hasher
 	cache   *cache.Cache
+	users   *userCache
 	limiter *Limiter
 	cfg     *config.Config
 	log     *zap.Logger
@@ -46,6 +47,7 @@ type ServiceParams struct {
 	Tokens  *Tokens
 	Hasher  *Hasher
 	Cache   *cache.Cache
+	Users   *userCache
 	Limiter *Limiter
 	Config  *config.Config
 	Logger  *zap.Logger
@@ -53,7 +55,7 @@ type ServiceParams struct {
 
 // NewService builds the service.
 func NewService(p ServiceParams) *Service {
-	return &Service{db: p.DB, repo: p.Repo, tokens: p.Tokens, hasher: p.Hasher, cache: p.Cache,
+	return &Service{db: p.DB, repo: p.Repo, tokens: p.Tokens, hasher: p.Hasher, cache: p.Cache, users: p.Users,
 		limiter: p.Limiter, cfg: p.Config, log: p.Logger.Named("auth"), now: time.Now}
 }
 
@@ -239,12 +241,6 @@ func (s *Service) LogoutAll(ctx context.Context, userID uuid.UUID) error {
 	return s.repo.deleteForUser(ctx, s.db, userID)
 }
 
-// RevokeAll revokes every refresh token of the user inside idb (a
-// transaction of the caller's, or the pool).
-func (s *Service) RevokeAll(ctx context.Context, idb bun.IDB, userID uuid.UUID) error {
-	return s.repo.deleteForUser(ctx, idb, userID)
-}
-
 // HashPassword hashes a validated password with the configured cost.
 func (s *Service) HashPassword(password string) (string, error) {
 	h, err := s.hasher.Hash(password)
@@ -254,22 +250,9 @@ func (s *Service) HashPassword(password string) (string, error) {
 	return h, nil
 }
 
-// CheckPassword reports whether password matches hash.
-func (s *Service) CheckPassword(hash, password string) bool { return s.hasher.Check(hash, password) }
-
-// User returns a user through the cache, or nil, nil when there is none.
+// User returns an account (cached), or nil, nil when there is none.
 func (s *Service) User(ctx context.Context, id uuid.UUID) (*User, error) {
-	return cachedUser(ctx, s.cache, s.repo, id)
-}
-
-// UserChanged drops cached copies of users; call it after every committed
-// write to selfdb.users so every instance sees the change on its next request.
-func (s *Service) UserChanged(ids ...uuid.UUID) {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = UserCacheKey(s.cache, id)
-	}
-	s.cache.Invalidate(keys...)
+	return s.users.get(ctx, id)
 }
 
 // Bootstrap creates DEFAULT_ADMIN_EMAIL as an active superuser unless a

@@ -3,11 +3,11 @@
 // directory (GET /list, GET /count), and superuser administration (GET "",
 // POST "", GET/PUT/DELETE /{user_id}).
 //
-// Table: selfdb.users (created by the auth migration; modules/auth inserts
-// rows at registration and reads them at login). Every write here is
-// followed, after commit, by auth's UserChanged, which drops the users:<id>
-// cache entry so the change (deactivation, demotion, deletion) takes effect
-// on the caller's next request on every instance.
+// Table: none of its own. modules/auth owns selfdb.users; this module holds
+// the administration rules and calls auth's account methods (Accounts),
+// which drop cached copies at once here and, through the change log, on
+// every instance, so a deactivation, demotion or deletion takes effect on
+// the user's next request everywhere.
 //
 // Password changes (PUT /me with password, PUT /me/password, PUT /{user_id}
 // with password) and deactivation revoke all of the user's refresh tokens.

@@ -12,6 +12,4 @@ var (
 	ErrIncorrectPassword = apperr.Invalid("incorrect_password", "Current password is incorrect")
 	// ErrCannotDeleteSelf is a superuser deleting their own account.
 	ErrCannotDeleteSelf = apperr.Invalid("cannot_delete_self", "Super users are not allowed to delete themselves")
-	// ErrUserHasData is a delete blocked by rows no module cleaned up.
-	ErrUserHasData = apperr.Conflict("user_has_data", "The user still owns data that blocks the deletion")
 )

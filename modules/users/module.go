@@ -10,7 +10,6 @@ import (
 // Module provides the /api/v1/users routes and *Service; it needs auth.Module.
 var Module = fx.Module("users",
 	fx.Provide(
-		NewRepository,
 		func(s *auth.Service) Accounts { return s },
 		NewService,
 		NewHandler,

@@ -5,29 +5,27 @@ import (
 	"errors"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/apperr"
-	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/identity"
 )
 
-// Accounts is what users needs from modules/auth (bound to *auth.Service).
+// Accounts is what users needs from modules/auth, which owns selfdb.users
+// (bound to *auth.Service).
 type Accounts interface {
 	CreateUser(ctx context.Context, in auth.NewUser) (*auth.User, error)
 	User(ctx context.Context, id uuid.UUID) (*auth.User, error)
-	HashPassword(password string) (string, error)
-	CheckPassword(hash, password string) bool
-	RevokeAll(ctx context.Context, idb bun.IDB, userID uuid.UUID) error
-	UserChanged(ids ...uuid.UUID)
+	Users(ctx context.Context, skip, limit int, nonSuperusers bool) ([]*auth.User, error)
+	CountNonSuperusers(ctx context.Context) (int, error)
+	VerifyPassword(ctx context.Context, id uuid.UUID, password string) (found, ok bool, err error)
+	UpdateUser(ctx context.Context, id uuid.UUID, p auth.UserPatch) (*auth.User, error)
+	DeleteUser(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
 // Service holds the account administration rules.
 type Service struct {
-	db       *bun.DB
-	repo     *Repository
 	accounts Accounts
 	owned    []OwnedData
 }
@@ -35,15 +33,13 @@ type Service struct {
 // ServiceParams are NewService's dependencies.
 type ServiceParams struct {
 	fx.In
-	DB       *bun.DB
-	Repo     *Repository
 	Accounts Accounts
 	Owned    []OwnedData `group:"owned_data"`
 }
 
 // NewService builds the service.
 func NewService(p ServiceParams) *Service {
-	return &Service{db: p.DB, repo: p.Repo, accounts: p.Accounts, owned: p.Owned}
+	return &Service{accounts: p.Accounts, owned: p.Owned}
 }
 
 // Page is a skip/limit window.
@@ -60,20 +56,12 @@ func (s *Service) ListNonSuperusers(ctx context.Context, p Page) ([]*auth.User, 
 }
 
 func (s *Service) list(ctx context.Context, p Page, nonSuper bool) ([]*auth.User, error) {
-	rows, err := s.repo.list(ctx, p.Skip, p.Limit, nonSuper)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*auth.User, len(rows))
-	for i := range rows {
-		out[i] = rows[i].public()
-	}
-	return out, nil
+	return s.accounts.Users(ctx, p.Skip, p.Limit, nonSuper)
 }
 
 // CountNonSuperusers counts the non-superusers (any user).
 func (s *Service) CountNonSuperusers(ctx context.Context) (int, error) {
-	return s.repo.countNonSuperusers(ctx)
+	return s.accounts.CountNonSuperusers(ctx)
 }
 
 // Get returns a user: the caller's own, or any for a superuser. Errors:
@@ -114,14 +102,14 @@ func (s *Service) ChangePassword(ctx context.Context, caller *identity.Principal
 	if err := auth.Fields(errs...); err != nil {
 		return err
 	}
-	row, err := s.repo.byID(ctx, caller.ID)
+	found, ok, err := s.accounts.VerifyPassword(ctx, caller.ID, *in.CurrentPassword)
 	if err != nil {
 		return err
 	}
-	if row == nil {
+	if !found {
 		return ErrUserNotFound
 	}
-	if !s.accounts.CheckPassword(row.HashedPassword, *in.CurrentPassword) {
+	if !ok {
 		return ErrIncorrectPassword
 	}
 	_, err = s.update(ctx, caller.ID, updateUser{Password: in.NewPassword})
@@ -168,8 +156,8 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in updateUser) (*aut
 	return s.update(ctx, id, in)
 }
 
-// update validates and applies a change in one transaction; a new password
-// or a deactivation revokes the user's refresh tokens in it.
+// update validates a change and has auth apply it (a new password or a
+// deactivation revokes the user's refresh tokens in the same transaction).
 func (s *Service) update(ctx context.Context, id uuid.UUID, in updateUser) (*auth.User, error) {
 	var errs []*apperr.FieldError
 	if in.Email != nil {
@@ -184,34 +172,18 @@ func (s *Service) update(ctx context.Context, id uuid.UUID, in updateUser) (*aut
 	if err := auth.Fields(errs...); err != nil {
 		return nil, err
 	}
-	p := patch{Email: in.Email, SetFullName: in.FullName.Set, FullName: in.FullName.Value, IsActive: in.IsActive, IsSuperuser: in.IsSuperuser}
-	if in.Password != nil {
-		h, err := s.accounts.HashPassword(*in.Password)
-		if err != nil {
-			return nil, err
-		}
-		p.HashedPassword = &h
+	u, err := s.accounts.UpdateUser(ctx, id, auth.UserPatch{Email: in.Email, SetFullName: in.FullName.Set, FullName: in.FullName.Value,
+		Password: in.Password, IsActive: in.IsActive, IsSuperuser: in.IsSuperuser})
+	if errors.Is(err, auth.ErrEmailTaken) {
+		return nil, ErrEmailExists
 	}
-	revoke := in.Password != nil || (in.IsActive != nil && !*in.IsActive)
-	var row *userRow
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if row, err = s.repo.update(ctx, tx, id, p); err != nil || row == nil {
-			return err
-		}
-		if revoke {
-			return s.accounts.RevokeAll(ctx, tx, id)
-		}
-		return nil
-	})
 	if err != nil {
-		return nil, db.Err(err)
+		return nil, err
 	}
-	if row == nil {
+	if u == nil {
 		return nil, ErrUserNotFound
 	}
-	s.accounts.UserChanged(id)
-	return row.public(), nil
+	return u, nil
 }
 
 // Delete removes an account and everything it owns (superuser; see doc.go
@@ -221,11 +193,11 @@ func (s *Service) Delete(ctx context.Context, caller *identity.Principal, id uui
 	if caller.ID == id {
 		return ErrCannotDeleteSelf
 	}
-	row, err := s.repo.byID(ctx, id)
+	u, err := s.accounts.User(ctx, id)
 	if err != nil {
 		return err
 	}
-	if row == nil {
+	if u == nil {
 		return ErrUserNotFound
 	}
 	for _, o := range s.owned {
@@ -233,20 +205,9 @@ func (s *Service) Delete(ctx context.Context, caller *identity.Principal, id uui
 			return err
 		}
 	}
-	var deleted bool
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.accounts.RevokeAll(ctx, tx, id); err != nil {
-			return err
-		}
-		var err error
-		deleted, err = s.repo.delete(ctx, tx, id)
-		return err
-	})
-	// Drop the cached record even on failure: a half-done delete must not
-	// leave a stale copy behind.
-	s.accounts.UserChanged(id)
+	deleted, err := s.accounts.DeleteUser(ctx, id)
 	if err != nil {
-		return db.Err(err)
+		return err
 	}
 	if !deleted {
 		return ErrUserNotFound

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -94,7 +95,25 @@ func TestEnv(t testing.TB) map[string]string {
 // when the test ends.
 func Start(t testing.TB, opts ...Option) *App {
 	t.Helper()
-	s := &settings{env: TestEnv(t)}
+	return start(t, TestEnv(t), opts)
+}
+
+// StartN starts n instances of the same app on one database, one memcached
+// (one key prefix) and one storage directory: N processes behind a load
+// balancer, in one test process.
+func StartN(t testing.TB, n int, opts ...Option) []*App {
+	t.Helper()
+	env := TestEnv(t)
+	apps := make([]*App, n)
+	for i := range apps {
+		apps[i] = start(t, maps.Clone(env), opts)
+	}
+	return apps
+}
+
+func start(t testing.TB, env map[string]string, opts []Option) *App {
+	t.Helper()
+	s := &settings{env: env}
 	for _, o := range opts {
 		o(s)
 	}
