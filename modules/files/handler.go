@@ -242,8 +242,10 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // deadlineReader turns the server's read timeout into an inactivity timeout
-// for uploads: fasthttp sets one deadline for the whole request, which a large
-// upload on a slow link would outlive while still making progress.
+// for uploads (uploadIdleLimit): fasthttp sets one deadline for the whole
+// request, which a large upload on a slow link would outlive while still
+// making progress. The janitor relies on the limit: an upload alive on any
+// instance writes to its temp file at least that often.
 type deadlineReader struct {
 	r       io.Reader
 	conn    net.Conn
@@ -252,7 +254,9 @@ type deadlineReader struct {
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(d.last) > time.Second {
+	// Refreshing at most once a second saves syscalls; well within the
+	// timeout, so that a client sending more often is never cut off.
+	if now := time.Now(); now.Sub(d.last) > min(time.Second, d.timeout/4) {
 		d.last = now
 		_ = d.conn.SetReadDeadline(now.Add(d.timeout))
 	}
@@ -265,8 +269,8 @@ func (h *Handler) bodyStream(c *fiber.Ctx) io.Reader {
 	var r io.Reader
 	if req.IsBodyStream() {
 		r = req.BodyStream()
-		if conn := c.Context().Conn(); conn != nil && h.cfg.ReadTimeout > 0 {
-			r = &deadlineReader{r: r, conn: conn, timeout: h.cfg.ReadTimeout}
+		if conn := c.Context().Conn(); conn != nil {
+			r = &deadlineReader{r: r, conn: conn, timeout: uploadIdleLimit(h.cfg)}
 		}
 	} else {
 		r = bytes.NewReader(req.Body())
@@ -279,6 +283,12 @@ func (h *Handler) bodyStream(c *fiber.Ctx) io.Reader {
 
 func (h *Handler) upload(c *fiber.Ctx) error {
 	ctx := c.UserContext()
+	if conn := c.Context().Conn(); conn != nil && h.cfg.ReadTimeout <= 0 {
+		// Without a read timeout fasthttp clears the deadline the upload's
+		// inactivity limit set only when an idle timeout is set; the next
+		// request on the connection must not inherit it.
+		defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
+	}
 	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), c.Query(QueryExpires), c.Query(QuerySignature))
 	if err != nil {
 		c.Response().SetConnectionClose()
