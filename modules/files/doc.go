@@ -18,11 +18,21 @@
 // owner or a superuser. Downloads stream from the file with ranges, ETag
 // (the SHA-256), Last-Modified and If-None-Match.
 //
+// The bytes are user content served from the API's origin, so every byte
+// response carries Content-Security-Policy: sandbox and nosniff, the served
+// Content-Type is the stored one re-rendered from its parsed form (never the
+// view URL's content_type), and active types (HTML, SVG, XML, JavaScript)
+// are attachments even on the view route, unless FILES_PUBLIC_URL names a
+// separate origin for the download and view URLs.
+//
 // Deletion order is always rows first, then bytes: a crash in between
-// leaves unreachable bytes (never a row without bytes). The janitor
-// (every STORAGE_CLEANUP_INTERVAL) deletes pending rows whose upload URL
-// expired, temp files untouched for SIGNED_URL_TTL, and directories of
-// buckets that no longer exist.
+// leaves unreachable bytes (never a row without bytes). The janitor (at
+// start and every STORAGE_CLEANUP_INTERVAL) deletes temp files untouched for
+// twice HTTP_READ_TIMEOUT (at least that + 2s; 20m when it is 0), pending
+// rows whose upload URL expired, and directories of buckets that no longer
+// exist. The temp cutoff is safe when instances share the volume: an upload
+// keeps writing as bytes arrive, and one that receives nothing for
+// HTTP_READ_TIMEOUT (10m when that is 0) is cut off.
 //
 // Cache: file rows by id under "files:<id>", deleted after every write.
 //

@@ -43,6 +43,15 @@ func (h *Handler) base(c *fiber.Ctx) string {
 	return c.BaseURL()
 }
 
+// filesBase is the base of download and view URLs: FILES_PUBLIC_URL (a
+// separate origin for user content), else base.
+func (h *Handler) filesBase(c *fiber.Ctx) string {
+	if b := h.cfg.FilesBaseURL(); b != "" {
+		return b
+	}
+	return h.base(c)
+}
+
 func (h *Handler) caller(c *fiber.Ctx) (*identity.Principal, error) { return identity.From(c) }
 
 func (h *Handler) initiate(c *fiber.Ctx) error {
@@ -156,23 +165,12 @@ func (h *Handler) info(view, public bool) fiber.Handler {
 			return err
 		}
 		if !view {
-			return c.JSON(DownloadInfo{FileMetadata: toOut(f, b.Name), DownloadURL: h.base(c) + h.svc.BytePath("download", b, f, nil)})
+			return c.JSON(DownloadInfo{FileMetadata: toOut(f, b.Name), DownloadURL: h.filesBase(c) + h.svc.BytePath("download", b, f, nil)})
 		}
 		ct := contentTypeOf(f)
 		return c.JSON(ViewInfo{FileMetadata: toOut(f, b.Name),
-			ViewURL: h.base(c) + h.svc.BytePath("view", b, f, url.Values{"content_type": {ct}})})
+			ViewURL: h.filesBase(c) + h.svc.BytePath("view", b, f, url.Values{"content_type": {ct}})})
 	}
-}
-
-// contentTypeOf is the stored type, else a guess from the name, else binary.
-func contentTypeOf(f *File) string {
-	if f.ContentType != nil && *f.ContentType != "" {
-		return *f.ContentType
-	}
-	if g := GuessType(f.Filename); g != "" {
-		return g
-	}
-	return "application/octet-stream"
 }
 
 func (h *Handler) delete(c *fiber.Ctx) error {
@@ -215,7 +213,7 @@ func (h *Handler) listBytes(c *fiber.Ctx) error {
 	for i := range rows {
 		f := &rows[i]
 		out[i] = ListEntry{Filename: f.Filename, ContentType: f.ContentType, Size: f.Size, Bucket: b.Name,
-			URL: h.base(c) + h.svc.BytePath("download", b, f, nil), CreatedAt: f.CreatedAt.UTC()}
+			URL: h.filesBase(c) + h.svc.BytePath("download", b, f, nil), CreatedAt: f.CreatedAt.UTC()}
 	}
 	return c.JSON(out)
 }
@@ -244,8 +242,10 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // deadlineReader turns the server's read timeout into an inactivity timeout
-// for uploads: fasthttp sets one deadline for the whole request, which a large
-// upload on a slow link would outlive while still making progress.
+// for uploads (uploadIdleLimit): fasthttp sets one deadline for the whole
+// request, which a large upload on a slow link would outlive while still
+// making progress. The janitor relies on the limit: an upload alive on any
+// instance writes to its temp file at least that often.
 type deadlineReader struct {
 	r       io.Reader
 	conn    net.Conn
@@ -254,7 +254,9 @@ type deadlineReader struct {
 }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(d.last) > time.Second {
+	// Refreshing at most once a second saves syscalls; well within the
+	// timeout, so that a client sending more often is never cut off.
+	if now := time.Now(); now.Sub(d.last) > min(time.Second, d.timeout/4) {
 		d.last = now
 		_ = d.conn.SetReadDeadline(now.Add(d.timeout))
 	}
@@ -267,8 +269,8 @@ func (h *Handler) bodyStream(c *fiber.Ctx) io.Reader {
 	var r io.Reader
 	if req.IsBodyStream() {
 		r = req.BodyStream()
-		if conn := c.Context().Conn(); conn != nil && h.cfg.ReadTimeout > 0 {
-			r = &deadlineReader{r: r, conn: conn, timeout: h.cfg.ReadTimeout}
+		if conn := c.Context().Conn(); conn != nil {
+			r = &deadlineReader{r: r, conn: conn, timeout: uploadIdleLimit(h.cfg)}
 		}
 	} else {
 		r = bytes.NewReader(req.Body())
@@ -281,6 +283,12 @@ func (h *Handler) bodyStream(c *fiber.Ctx) io.Reader {
 
 func (h *Handler) upload(c *fiber.Ctx) error {
 	ctx := c.UserContext()
+	if conn := c.Context().Conn(); conn != nil && h.cfg.ReadTimeout <= 0 {
+		// Without a read timeout fasthttp clears the deadline the upload's
+		// inactivity limit set only when an idle timeout is set; the next
+		// request on the connection must not inherit it.
+		defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
+	}
 	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), c.Query(QueryExpires), c.Query(QuerySignature))
 	if err != nil {
 		c.Response().SetConnectionClose()
@@ -361,9 +369,11 @@ func uploadSource(body io.Reader, contentType string) (io.Reader, string, error)
 	}
 }
 
-// serve answers GET and HEAD of /files/download and /files/view.
-func (h *Handler) serve(inline bool) fiber.Handler {
+// serve answers GET and HEAD of /files/download and /files/view (view set).
+func (h *Handler) serve(view bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentSecurityPolicy, userContentCSP)
+		c.Set(fiber.HeaderXContentTypeOptions, noSniff)
 		ctx := c.UserContext()
 		bref, oref := c.Params("bucket"), c.Params("object")
 		var f *File
@@ -387,11 +397,15 @@ func (h *Handler) serve(inline bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return h.send(c, f, b, inline)
+		return h.send(c, f, b, view)
 	}
 }
 
-func (h *Handler) send(c *fiber.Ctx, f *File, b *buckets.Bucket, inline bool) error {
+// send writes f's bytes. The view route shows a file inline, except one of an
+// active type while the byte routes share the API's origin (no
+// FILES_PUBLIC_URL): a browser would run its script as the API's origin, if it
+// ignored the sandbox.
+func (h *Handler) send(c *fiber.Ctx, f *File, b *buckets.Bucket, view bool) error {
 	etag := `"` + f.ID.String() + `"`
 	if f.ChecksumSHA256 != nil {
 		etag = `"` + *f.ChecksumSHA256 + `"`
@@ -400,19 +414,19 @@ func (h *Handler) send(c *fiber.Ctx, f *File, b *buckets.Bucket, inline bool) er
 	if f.UpdatedAt != nil {
 		mod = *f.UpdatedAt
 	}
+	ct := contentTypeOf(f)
 	disp := "attachment"
-	if inline {
+	if view && (h.cfg.FilesBaseURL() != "" || !activeType(ct)) {
 		disp = "inline"
 	}
 	c.Set(fiber.HeaderContentDisposition, ContentDisposition(disp, f.Filename))
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderLastModified, mod.UTC().Format(http.TimeFormat))
 	c.Set(fiber.HeaderAcceptRanges, "bytes")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	switch {
 	case !b.IsPublic:
 		c.Set(fiber.HeaderCacheControl, "private, max-age=0")
-	case inline:
+	case view:
 		c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
 	}
 	if inm := c.Get(fiber.HeaderIfNoneMatch); inm != "" && etagMatches(inm, etag) {
@@ -420,7 +434,7 @@ func (h *Handler) send(c *fiber.Ctx, f *File, b *buckets.Bucket, inline bool) er
 		c.Response().SkipBody = true
 		return nil
 	}
-	c.Set(fiber.HeaderContentType, contentTypeOf(f))
+	c.Set(fiber.HeaderContentType, ct)
 	size := f.Size
 	start, length, partial, rerr := parseRange(c.Get(fiber.HeaderRange), size)
 	if rerr != nil {

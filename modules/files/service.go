@@ -476,11 +476,27 @@ func (s *Service) Open(ctx context.Context, f *File) (Object, error) {
 	return o, nil
 }
 
-// Cleanup deletes pending rows whose upload URL expired before now (and any
-// bytes they got), temp files untouched for SIGNED_URL_TTL, and the
-// directories of buckets that no longer exist. It returns what it removed.
+// Cleanup removes what no upload or row can reach any more and returns how
+// many things it removed: temp files untouched for staleTempAge (first: that
+// needs no database, so a crash's leftovers go at start even while the
+// database is unreachable), pending rows whose upload URL expired before now
+// (with any bytes they got), and the directories of buckets that no longer
+// exist.
 func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
-	// Rows are shared by every instance: one of them expires them per tick.
+	n, tempErr := s.store.SweepTemps(ctx, now.Add(-staleTempAge(s.cfg)))
+	expired, err := s.expirePending(ctx, now)
+	n += expired
+	if err != nil {
+		return n, errors.Join(tempErr, err)
+	}
+	dirs, err := s.removeOrphanDirs(ctx)
+	return n + dirs, errors.Join(tempErr, err)
+}
+
+// expirePending deletes the pending rows whose upload URL expired before now,
+// and their bytes. Rows are shared by every instance: one of them does it per
+// tick.
+func (s *Service) expirePending(ctx context.Context, now time.Time) (int, error) {
 	var rows []File
 	_, err := db.WithAdvisoryLock(ctx, s.db, "files.expire-pending", func(ctx context.Context, tx bun.Tx) (err error) {
 		rows, err = NewRepository(tx).DeleteExpiredPending(ctx, now)
@@ -493,20 +509,20 @@ func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
 		s.cache.Invalidate(s.key(f.ID))
 	}
 	s.removeBytes(ctx, rows)
-	n := len(rows)
-	temps, err := s.store.SweepTemps(ctx, now.Add(-s.cfg.SignedURLTTL))
-	if err != nil {
-		return n, err
-	}
-	n += temps
+	return len(rows), nil
+}
+
+// removeOrphanDirs deletes the directories of buckets that no longer exist.
+func (s *Service) removeOrphanDirs(ctx context.Context) (int, error) {
 	ids, err := s.store.Buckets(ctx)
 	if err != nil {
-		return n, err
+		return 0, err
 	}
 	exists, err := s.buckets.Exists(ctx, ids)
 	if err != nil {
-		return n, err
+		return 0, err
 	}
+	n := 0
 	for _, id := range ids {
 		if !exists[id] {
 			if err := s.store.DeleteBucket(ctx, id); err == nil {

@@ -81,6 +81,10 @@ type Config struct {
 	SignedURLTTL           time.Duration `env:"SIGNED_URL_TTL" envDefault:"1h"`
 	DownloadURLTTL         time.Duration `env:"DOWNLOAD_URL_TTL" envDefault:"15m"`
 	StorageCleanupInterval time.Duration `env:"STORAGE_CLEANUP_INTERVAL" envDefault:"5m"`
+	// FilesPublicURL is the base URL of a separate origin serving the same
+	// byte routes; download and view URLs use it, and only there are active
+	// files (HTML, SVG, ...) shown inline.
+	FilesPublicURL string `env:"FILES_PUBLIC_URL"`
 
 	// events (platform/events): how long the change log keeps changes, the
 	// window in which realtime clients resume with "since".
@@ -176,6 +180,15 @@ func (c *Config) Validate() error {
 	if c.PublicBaseURL() != "" {
 		if u, err := url.Parse(c.PublicBaseURL()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("PUBLIC_URL", "must be an absolute http(s) URL, got %q", c.PublicBaseURL())
+		}
+	}
+	if f := c.FilesBaseURL(); f != "" {
+		u, err := url.Parse(f)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+			bad("FILES_PUBLIC_URL", "must be an absolute http(s) URL without query, got %q", f)
+		case c.PublicBaseURL() != "" && sameOrigin(u, c.PublicBaseURL()):
+			bad("FILES_PUBLIC_URL", "must be another origin than PUBLIC_URL (user content shown there could script the API's origin), got %q", f)
 		}
 	}
 	if c.BodyLimitBytes <= 0 {
@@ -282,6 +295,29 @@ func (c *Config) PublicBaseURL() string {
 		u = c.StorageServiceExternalURL
 	}
 	return strings.TrimRight(u, "/")
+}
+
+// FilesBaseURL is FILES_PUBLIC_URL without a trailing slash, or empty.
+func (c *Config) FilesBaseURL() string { return strings.TrimRight(c.FilesPublicURL, "/") }
+
+// sameOrigin reports whether u and the URL other share scheme, host and port.
+func sameOrigin(u *url.URL, other string) bool {
+	o, err := url.Parse(other)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, o.Scheme) && strings.EqualFold(u.Hostname(), o.Hostname()) && port(u) == port(o)
+}
+
+// port is u's port, or its scheme's default.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 // MemcachedServers is the parsed MEMCACHED_ADDR list; empty disables the cache.

@@ -55,6 +55,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"MAX_UPLOAD_BYTES":      "0",
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
+		"FILES_PUBLIC_URL":      "files.example.com",
 	}
 	for name, val := range cases {
 		env := base()
@@ -138,5 +139,32 @@ func TestEmptyMemcachedAddrDisablesCache(t *testing.T) {
 	cfg, err = config.Parse(base())
 	if err != nil || len(cfg.MemcachedServers()) != 1 {
 		t.Errorf("unset MEMCACHED_ADDR should default to localhost: %v %v", cfg.MemcachedServers(), err)
+	}
+}
+
+// FILES_PUBLIC_URL exists to keep user content off the API's origin: it must
+// be an absolute URL of another origin.
+func TestFilesPublicURL(t *testing.T) {
+	for _, bad := range []string{"ftp://files.example.com", "https://files.example.com/?x=1", "https://DB.example.com:443/files", "https://db.example.com"} {
+		env := base()
+		env["PUBLIC_URL"] = "https://db.example.com"
+		env["FILES_PUBLIC_URL"] = bad
+		if _, err := config.Parse(env); err == nil || !strings.Contains(err.Error(), "FILES_PUBLIC_URL") {
+			t.Errorf("FILES_PUBLIC_URL=%q: %v", bad, err)
+		}
+	}
+	env := base()
+	env["PUBLIC_URL"] = "https://db.example.com"
+	env["FILES_PUBLIC_URL"] = "https://files.example.net/"
+	cfg, err := config.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.FilesBaseURL() != "https://files.example.net" {
+		t.Errorf("FilesBaseURL %q", cfg.FilesBaseURL())
+	}
+	env["FILES_PUBLIC_URL"] = "http://db.example.com:8080"
+	if _, err := config.Parse(env); err != nil {
+		t.Errorf("another port is another origin: %v", err)
 	}
 }
