@@ -11,9 +11,10 @@
 // (truncated:true past it). read_only runs a READ ONLY transaction; params
 // bind $1.. of a single statement. A failing statement rolls everything back
 // and answers 200 {success:false, error}. Whether the run wrote anything is
-// asked of Postgres (txid_current_if_assigned), and a run that wrote bumps
-// the tables module's schema generation and prunes policies of tables that
-// no longer exist. Params are sent in the protocol's Bind message, never
+// asked of Postgres (txid_current_if_assigned); a run that wrote prunes
+// policies of tables that no longer exist, and waits (up to 2 s) until this
+// process has heard its changes in the change log, so that the caller's next
+// request sees them (other instances hear them too, within milliseconds). Params are sent in the protocol's Bind message, never
 // spliced into the text. Statements that would end the transaction (BEGIN,
 // COMMIT, ROLLBACK, END, ABORT, PREPARE TRANSACTION) refuse the whole script
 // before it runs (savepoints are fine), and a read_only run takes its

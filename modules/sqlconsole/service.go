@@ -16,27 +16,23 @@ import (
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/identity"
 )
-
-// SchemaCache is what the console needs from the tables module: dropping
-// all cached table metadata after a run that wrote.
-type SchemaCache interface {
-	InvalidateSchema(ctx context.Context)
-}
 
 // Service runs console scripts and keeps snippets and history. Every method
 // is for superusers (the routes guard it).
 type Service struct {
 	sqldb  *sql.DB
 	repo   *Repository
-	schema SchemaCache
+	events *events.Log
+	bus    *events.Bus
 	runner runner
 	log    *zap.Logger
 }
 
 // NewService builds the service from the SQL_* settings.
-func NewService(bdb *bun.DB, repo *Repository, schema SchemaCache, cfg *config.Config, log *zap.Logger) (*Service, error) {
+func NewService(bdb *bun.DB, repo *Repository, log *events.Log, bus *events.Bus, cfg *config.Config, logger *zap.Logger) (*Service, error) {
 	if cfg.SQLStatementTimeout <= 0 {
 		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT: must be positive")
 	}
@@ -46,7 +42,7 @@ func NewService(bdb *bun.DB, repo *Repository, schema SchemaCache, cfg *config.C
 	if cfg.SQLRowCap <= 0 {
 		return nil, fmt.Errorf("config: SQL_ROW_CAP: must be positive")
 	}
-	return &Service{sqldb: bdb.DB, repo: repo, schema: schema, log: log.Named("sqlconsole"),
+	return &Service{sqldb: bdb.DB, repo: repo, events: log, bus: bus, log: logger.Named("sqlconsole"),
 		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap}}, nil
 }
 
@@ -81,8 +77,9 @@ func paramValue(raw json.RawMessage) (any, error) {
 }
 
 // Run executes a script in one transaction and records it in the caller's
-// history. SQL errors come back as Success false; a run that wrote anything
-// invalidates the table metadata cache.
+// history. SQL errors come back as Success false; after a run that wrote
+// anything it waits (briefly) until this process has heard the run's
+// changes in the change log.
 func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*RunResult, error) {
 	stmts := Split(in.Query)
 	if len(stmts) == 0 {
@@ -112,7 +109,11 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 		return nil, db.Err(err)
 	}
 	if res.wrote {
-		s.schema.InvalidateSchema(ctx)
+		// What this process caches from events (table metadata, users)
+		// then reflects the run: the caller's next request sees it.
+		if err := events.Sync(ctx, s.events, s.bus, 2*time.Second); err != nil {
+			s.log.Warn("sqlconsole: change log not caught up after a run", zap.Error(err))
+		}
 	}
 	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: res.IsReadOnly || in.ReadOnly, ExecutionTime: res.TotalExecutionTime}
 	if res.Success {

@@ -26,10 +26,17 @@
 // below 100,000 rows (pg_class.reltuples) and the planner's estimate above,
 // so big tables stay cheap; filtered counts are always exact.
 //
-// Cache keys: tables:gen (the schema generation, bumped after every DDL
-// route and every SQL console run that wrote) and tables:meta:<gen>:<name>
-// (columns, keys, indexes, policy). DDL run outside SelfDB (psql) shows up
-// once the entry expires (CACHE_TTL) or after any writing SQL console run.
+// Cache: each table's metadata (columns, keys, indexes, policy) is kept in
+// process, not in memcached. The change log's schema.changed (DDL from any
+// client, through the DDL event trigger) and policy.changed events drop it on
+// every instance within milliseconds, whatever memcached does; this
+// instance's own DDL routes drop it at once. A copy is trusted for at most
+// 30 s, and not at all while the change-log reader is down.
+//
+// Policy check: Rule.Check is the one check of the row routes and of
+// realtime (ReadRule), evaluated in memory.
+//
+// Workers: tables.schema-events.
 //
 // Error codes: table_not_found, table_exists, invalid_identifier,
 // invalid_type, invalid_default, invalid_table, unknown_column,

@@ -6,86 +6,59 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/platform/cache"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/identity"
+	"github.com/selfdb/selfdb/platform/worker"
 )
 
-// genTTL keeps the schema generation far longer than any cached metadata.
-const genTTL = 30 * 24 * time.Hour
-
-// Metadata is also kept in process, keyed by the schema generation it was
-// read under: immutable, so no instance ever needs to be told to drop it.
-// localMetaAge bounds how long such a copy is trusted without asking
-// memcached again (DDL run outside SelfDB bumps no generation), localMetaMax
-// how many tables are kept.
+// Metadata (columns, keys, policy) is kept in process per table name,
+// dropped on every instance by the change log's schema.changed and
+// policy.changed events (a DDL event trigger reports DDL from any client).
+// localMetaAge bounds how long a copy is trusted anyway (a database without
+// event triggers reports no plain-SQL DDL), localMetaMax how many are kept.
 const (
 	localMetaAge = 30 * time.Second
 	localMetaMax = 4096
 )
 
 // Service holds the tables rules: policies, metadata cache, row and DDL
-// operations. Callers pass the request's principal (nil for anon).
+// operations. Callers pass the request's principal.
 type Service struct {
-	repo  *Repository
-	cache *cache.Cache
-	log   *zap.Logger
+	repo *Repository
+	bus  *events.Bus
+	log  *zap.Logger
 
+	active  atomic.Bool // the schema-events worker runs
 	localMu sync.RWMutex
+	gen     uint64
 	local   map[string]localMeta
 }
 
 type localMeta struct {
-	gen  uint64
 	meta *Meta
 	at   time.Time
 }
 
 // NewService builds the service.
-func NewService(repo *Repository, c *cache.Cache, log *zap.Logger) *Service {
-	return &Service{repo: repo, cache: c, log: log.Named("tables"), local: map[string]localMeta{}}
+func NewService(repo *Repository, bus *events.Bus, log *zap.Logger) *Service {
+	return &Service{repo: repo, bus: bus, log: log.Named("tables"), local: map[string]localMeta{}}
 }
 
-// genKey is the schema generation: every metadata key includes it, so
-// changing it invalidates all table metadata on every instance.
-func (s *Service) genKey() string { return s.cache.Key("tables", "gen") }
-
-// generation is the current schema generation; ok is false when it cannot
-// be known (memcached unreachable, or the generation invalidated moments
-// ago), and metadata must then come from Postgres. A generation is a start
-// time in nanoseconds, never a counter: after memcached loses it (restart,
-// eviction) the next one differs from every earlier one, so a copy cached
-// under an old generation is never taken for current.
-func (s *Service) generation() (gen uint64, ok bool) {
-	key := s.genKey()
-	if s.cache.Get(key, &gen) {
-		return gen, true
+// forget drops the cached metadata of one table, or of all ("").
+func (s *Service) forget(name string) {
+	s.localMu.Lock()
+	s.gen++
+	if name == "" {
+		clear(s.local)
+	} else {
+		delete(s.local, name)
 	}
-	gen = uint64(time.Now().UnixNano())
-	if s.cache.Add(key, gen, genTTL) {
-		return gen, true
-	}
-	// Another instance started one first, or a tombstone is in the way.
-	if s.cache.Get(key, &gen) {
-		return gen, true
-	}
-	return 0, false
-}
-
-// InvalidateSchema drops every cached table's metadata; call it after any
-// DDL has committed (the SQL console does, for every write).
-func (s *Service) InvalidateSchema(context.Context) {
-	if !s.cache.Enabled() {
-		return
-	}
-	if err := s.cache.Put(s.genKey(), uint64(time.Now().UnixNano()), genTTL); err != nil {
-		// Unreachable: the cache tombstones the generation once memcached is
-		// back, and until then nothing is read from it.
-		s.cache.Invalidate(s.genKey())
-	}
+	s.localMu.Unlock()
 }
 
 // meta returns a user table's metadata and policy (cached), or 404.
@@ -93,36 +66,72 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 	if !ValidIdent(name) {
 		return nil, ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", name)
 	}
-	load := func(ctx context.Context) (*Meta, error) {
-		m, err := s.repo.LoadMeta(ctx, name)
-		if err == nil && m == nil {
-			return nil, errTableNotFound(name)
-		}
-		return m, err
-	}
-	gen, ok := s.generation()
-	if !ok {
-		return load(ctx)
-	}
+	// Without the event stream a copy could be stale: read Postgres.
+	trusted := s.active.Load() && s.bus.Live()
 	now := time.Now()
 	s.localMu.RLock()
 	l, hit := s.local[name]
+	gen := s.gen
 	s.localMu.RUnlock()
-	if hit && l.gen == gen && now.Sub(l.at) < localMetaAge {
+	if trusted && hit && now.Sub(l.at) < localMetaAge {
 		return l.meta, nil
 	}
-	key := s.cache.Key("tables", "meta", strconv.FormatUint(gen, 10), name)
-	m, err := cache.GetOrLoad(ctx, s.cache, key, 0, load)
-	if err != nil {
-		return nil, err
+	m, err := s.repo.LoadMeta(ctx, name)
+	if err == nil && m == nil {
+		err = errTableNotFound(name)
+	}
+	if err != nil || !trusted {
+		return m, err
 	}
 	s.localMu.Lock()
-	if len(s.local) >= localMetaMax {
-		clear(s.local)
+	// A change heard while loading may have made m stale: keep nothing.
+	if s.gen == gen {
+		if len(s.local) >= localMetaMax {
+			clear(s.local)
+		}
+		s.local[name] = localMeta{meta: m, at: now}
 	}
-	s.local[name] = localMeta{gen: gen, meta: m, at: now}
 	s.localMu.Unlock()
 	return m, nil
+}
+
+// NewSchemaEvents is the worker that drops cached metadata when the change
+// log reports a schema or policy change, on every instance.
+func NewSchemaEvents(s *Service) worker.Worker {
+	return worker.New("tables.schema-events", func(ctx context.Context) error {
+		sub, _ := s.bus.Subscribe("tables.schema", events.Of(events.TopicSchemaChanged, events.TopicPolicyChanged), 1024)
+		defer sub.Close()
+		s.forget("")
+		s.active.Store(true)
+		defer s.active.Store(false)
+		var dropped uint64
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case e := <-sub.C():
+				if d := sub.Dropped(); d != dropped || e.Topic() == events.TopicSchemaChanged {
+					dropped = d
+					s.forget("")
+					continue
+				}
+				s.forget(policyTable(e))
+			}
+		}
+	})
+}
+
+// policyTable names the table of a policy.changed event ("" = all).
+func policyTable(e *events.Event) string {
+	var r struct {
+		Table string `json:"table_name"`
+	}
+	for _, raw := range []json.RawMessage{e.Row, e.OldRow} {
+		if json.Unmarshal(raw, &r) == nil && r.Table != "" {
+			return r.Table
+		}
+	}
+	return ""
 }
 
 // permitted loads a table's metadata and checks p against the level op
@@ -149,10 +158,39 @@ func deleteLevel(p Policy) Level { return p.Delete }
 // authorize checks level for p. It returns the caller id rows must be
 // restricted to (owner level), or nil for no restriction.
 func authorize(p *identity.Principal, level Level, m *Meta) (*string, error) {
-	if !p.IsAnon() && p.IsSuperuser() {
+	r := Rule{Level: level}
+	if oc := m.ownerColumn(); oc != nil {
+		r.OwnerColumn = oc.Name
+	}
+	return r.Check(p)
+}
+
+// canRead reports whether p may see a table with policy pol at all.
+func canRead(p *identity.Principal, pol Policy) bool {
+	r := Rule{Level: pol.Read}
+	if pol.OwnerColumn != nil {
+		r.OwnerColumn = *pol.OwnerColumn
+	}
+	_, err := r.Check(p)
+	return err == nil
+}
+
+// Rule is the access rule of one operation on a table: its level and, for
+// the owner level, the owner column ("" when the table has none).
+type Rule struct {
+	Level       Level
+	OwnerColumn string
+}
+
+// Check is the policy check of every table route and of realtime. It
+// returns nil, nil when p may touch every row; the id p's rows must carry in
+// the owner column when only those; or not_authenticated /
+// not_enough_privileges. It reads nothing: callers evaluate it in memory.
+func (r Rule) Check(p *identity.Principal) (owner *string, err error) {
+	if p.IsSuperuser() {
 		return nil, nil
 	}
-	switch level {
+	switch r.Level {
 	case LevelPublic:
 		return nil, nil
 	case LevelAuthenticated:
@@ -164,7 +202,7 @@ func authorize(p *identity.Principal, level Level, m *Meta) (*string, error) {
 		if p.IsAnon() {
 			return nil, identity.ErrNotAuthenticated
 		}
-		if m.ownerColumn() == nil {
+		if r.OwnerColumn == "" {
 			return nil, identity.ErrNotEnoughPrivileges
 		}
 		id := p.ID.String()
@@ -176,20 +214,19 @@ func authorize(p *identity.Principal, level Level, m *Meta) (*string, error) {
 	return nil, identity.ErrNotEnoughPrivileges
 }
 
-// canRead reports whether p may see a table with policy pol at all.
-func canRead(p *identity.Principal, pol Policy) bool {
-	if !p.IsAnon() && p.IsSuperuser() {
-		return true
+// ReadRule returns the read rule of a user table, from the metadata cache
+// (kept current on every instance by the change log). Realtime checks each
+// subscriber and row with it. Errors: invalid_identifier, table_not_found.
+func (s *Service) ReadRule(ctx context.Context, table string) (Rule, error) {
+	m, err := s.meta(ctx, table)
+	if err != nil {
+		return Rule{}, err
 	}
-	switch pol.Read {
-	case LevelPublic:
-		return true
-	case LevelAuthenticated:
-		return !p.IsAnon()
-	case LevelOwner:
-		return !p.IsAnon() && pol.OwnerColumn != nil
+	r := Rule{Level: m.Policy.Read}
+	if oc := m.ownerColumn(); oc != nil {
+		r.OwnerColumn = oc.Name
 	}
-	return false
+	return r, nil
 }
 
 // List returns the tables p can read, by name. Anyone may call it.
@@ -377,12 +414,12 @@ func (s *Service) CreateSQL(ctx context.Context, name string) (string, error) {
 	return s.repo.CreateSQL(ctx, m)
 }
 
-// ddl runs fn in a transaction and invalidates all metadata after commit.
+// ddl runs fn in a transaction and drops this instance's metadata after
+// commit, so the caller's next request sees the change (other instances
+// hear the DDL event).
 func (s *Service) ddl(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	err := s.repo.InTx(ctx, fn)
-	if err == nil {
-		s.InvalidateSchema(ctx)
-	}
+	s.forget("")
 	return err
 }
 

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -11,7 +12,8 @@ import (
 type Bus struct {
 	mu       sync.Mutex
 	subs     map[*Subscription]struct{}
-	position int64 // the id of the last event dispatched
+	position int64         // the id of the last event dispatched
+	moved    chan struct{} // closed (and replaced) when position moves
 	live     atomic.Bool
 
 	dispatched prometheus.Counter
@@ -22,7 +24,8 @@ type Bus struct {
 // NewBus builds a bus and registers its metrics.
 func NewBus(reg prometheus.Registerer) *Bus {
 	b := &Bus{
-		subs: map[*Subscription]struct{}{},
+		subs:  map[*Subscription]struct{}{},
+		moved: make(chan struct{}),
 		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "selfdb_events_read_total", Help: "Change-log rows read and dispatched by this process.",
 		}),
@@ -101,9 +104,7 @@ func (b *Bus) setLive(v bool) { b.live.Store(v) }
 func (b *Bus) dispatch(e *Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if e.ID > b.position {
-		b.position = e.ID
-	}
+	b.move(e.ID)
 	for s := range b.subs {
 		if s.filter != nil && !s.filter(e) {
 			continue
@@ -120,8 +121,34 @@ func (b *Bus) dispatch(e *Event) {
 // advance moves the position past ids that turned out never to exist.
 func (b *Bus) advance(id int64) {
 	b.mu.Lock()
-	if id > b.position {
-		b.position = id
-	}
+	b.move(id)
 	b.mu.Unlock()
+}
+
+// move sets the position (under b.mu) and wakes WaitFor.
+func (b *Bus) move(id int64) {
+	if id <= b.position {
+		return
+	}
+	b.position = id
+	close(b.moved)
+	b.moved = make(chan struct{})
+}
+
+// WaitFor returns once the bus has dispatched every event up to id, or
+// with ctx's error.
+func (b *Bus) WaitFor(ctx context.Context, id int64) error {
+	for {
+		b.mu.Lock()
+		pos, moved := b.position, b.moved
+		b.mu.Unlock()
+		if pos >= id {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

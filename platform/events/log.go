@@ -75,6 +75,27 @@ WHERE id > $1 AND id <= $2 AND (cardinality($3::text[]) = 0 OR table_name = ANY(
 	return nil
 }
 
+// Head is the id of the newest committed change.
+func (l *Log) Head(ctx context.Context) (int64, error) {
+	var id int64
+	err := l.db.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM selfdb.change_log").Scan(&id)
+	return id, db.Err(err)
+}
+
+// Sync waits (at most timeout) until bus has dispatched every change
+// committed before the call, so that what this process caches from events
+// reflects the caller's own writes: read-your-writes for writers that rely
+// on events (the SQL console after DDL, tests after plain SQL).
+func Sync(ctx context.Context, l *Log, bus *Bus, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	head, err := l.Head(ctx)
+	if err != nil {
+		return err
+	}
+	return bus.WaitFor(ctx, head)
+}
+
 // pgTextArray renders strings as a Postgres text[] literal.
 func pgTextArray(ss []string) string {
 	var b strings.Builder

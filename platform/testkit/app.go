@@ -25,6 +25,7 @@ import (
 	"github.com/selfdb/selfdb/platform"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
@@ -40,6 +41,8 @@ type App struct {
 	DB     *bun.DB
 	Cache  *cache.Cache
 	Config *config.Config
+	Bus    *events.Bus
+	Log    *events.Log
 	ln     *httpserver.Listener
 	stop   func() error
 }
@@ -130,7 +133,7 @@ func start(t testing.TB, env map[string]string, opts []Option) *App {
 		platform.Module,
 		fx.Replace(cfg, log),
 		fx.NopLogger,
-		fx.Populate(&a.Fiber, &a.DB, &a.Cache, &a.ln),
+		fx.Populate(&a.Fiber, &a.DB, &a.Cache, &a.ln, &a.Bus, &a.Log),
 	}, s.options...)
 	app := fx.New(fxOpts...)
 	if err := app.Err(); err != nil {
@@ -157,6 +160,16 @@ func start(t testing.TB, env map[string]string, opts []Option) *App {
 // Stop stops the app now (as SIGTERM would) and returns what its stop hooks
 // reported; the test's cleanup then does nothing more.
 func (a *App) Stop() error { return a.stop() }
+
+// Sync waits until the app has heard every change committed so far in the
+// change log (what it caches from events is then current): call it after
+// changing the database behind the app's back.
+func (a *App) Sync(t testing.TB) {
+	t.Helper()
+	if err := events.Sync(context.Background(), a.Log, a.Bus, 10*time.Second); err != nil {
+		t.Fatalf("testkit: sync with the change log: %v", err)
+	}
+}
 
 // URL is the app's real listener, for clients that need a socket.
 func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
