@@ -39,9 +39,10 @@ func newUser(t *testing.T, a *testkit.App, name string) session {
 	return login(t, a, email, "password123")
 }
 
-func start(t *testing.T) *world {
+// start starts the app, with env over the test configuration.
+func start(t *testing.T, env ...string) *world {
 	t.Helper()
-	a := testkit.Start(t, testkit.With(auth.Module, users.Module, tables.Module))
+	a := testkit.Start(t, testkit.With(auth.Module, users.Module, tables.Module), testkit.Env(env...))
 	// Tests of this package share its database and run one at a time: each
 	// starts from an empty public schema.
 	if _, err := a.DB.DB.Exec(`DO $$ DECLARE r record; BEGIN

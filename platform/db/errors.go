@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -53,6 +54,13 @@ func Message(err error) string {
 	return msg
 }
 
+// ErrMessageTooLong is a server error whose text did not fit the
+// connection's read buffer (see readBufferSize). Postgres only writes such
+// messages to repeat a huge value the caller sent, so it is the caller's
+// request the server refused, not an outage; the driver closes the connection.
+var ErrMessageTooLong = apperr.Invalid("database_message_too_long",
+	"The database rejected the request; its message was too long to show")
+
 // Err is the single place that turns a driver error into an apperr kind:
 // data the caller sent (unique, foreign key, not-null, check, bad value) is a
 // 4xx with the server's message; an unreachable database is 503; anything
@@ -68,6 +76,9 @@ func Err(err error) error {
 	}
 	if state := SQLState(err); state != "" {
 		return fromState(state, err)
+	}
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return ErrMessageTooLong.Wrap(err)
 	}
 	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,35 @@ func TestErrConnectionRefused(t *testing.T) {
 	// Ping gives up after its timeout, naming the cause.
 	if err := db.Ping(context.Background(), d, 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "database unreachable") {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+// A server message longer than the connection's read buffer is still the
+// caller's 400, and the pool stays usable (the driver drops the connection,
+// whose unread rest of the message would poison the next query).
+func TestErrLongServerMessages(t *testing.T) {
+	d := testkit.OpenDB(t, testkit.DatabaseURL(), "DB_MAX_OPEN_CONNS", "1")
+	ctx := context.Background()
+	for _, n := range []int{5_000, 50_000, 200_000, 2_000_000} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			_, raw := d.ExecContext(ctx, `SELECT ?::int`, strings.Repeat("x", n))
+			if raw == nil {
+				t.Fatal("no error")
+			}
+			ae := apperr.From(db.Err(raw))
+			if ae.Kind.Status() != http.StatusBadRequest {
+				t.Fatalf("Err(%.200v) = %d %s, want 400", raw, ae.Kind.Status(), ae.Code)
+			}
+			if n <= 50_000 && ae.Code != "invalid_value" {
+				t.Errorf("a %d-byte message lost its SQLSTATE: %s", n, ae.Code)
+			}
+			if ae.Code == db.ErrMessageTooLong.Code && !strings.Contains(ae.Message, "too long") {
+				t.Errorf("message %q", ae.Message)
+			}
+			var one int
+			if err := d.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil || one != 1 {
+				t.Fatalf("pool unusable after a long error: %v", err)
+			}
+		})
 	}
 }
