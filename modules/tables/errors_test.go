@@ -105,3 +105,19 @@ func overSocket(t *testing.T, a *testkit.App, r testkit.Req) *testkit.Response {
 	}
 	return &testkit.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
+
+// Postgres refusals outside the data classes are the caller's too: changing
+// the type of a column a generated column uses is feature_not_supported
+// (0A000), a 400 with the server's reason.
+func TestUnsupportedAlterIsClientError(t *testing.T) {
+	w := start(t)
+	w.sql(t, `CREATE TABLE public.gen (id serial PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED)`)
+	r := w.do(t, "PUT", "/api/v1/tables/gen/columns/a", w.su.Token, map[string]any{"data_type": "text"}).Expect(t, 400)
+	if msg := testkit.Match(map[string]any{"code": "feature_not_supported", "detail": testkit.Present}, r.Map(t)); msg != "" {
+		t.Fatalf("%s: %s", msg, r.Body)
+	}
+	if !strings.Contains(string(r.Body), "generated column") {
+		t.Errorf("detail lacks the server's reason: %s", r.Body)
+	}
+	w.do(t, "GET", "/api/v1/tables/gen/data", w.su.Token, nil).Expect(t, 200)
+}
