@@ -10,13 +10,15 @@
 // Cache keys: users:<id> holds the User (never the password hash) read by
 // Identity on every authenticated request; anything that writes a user row
 // must call Service.UserChanged after commit. rl:<scope>:<window>:<subject>
-// are the rate-limit counters (memcached Incr, shared by every instance).
+// are the rate-limit counters (memcached Incr/Decr, shared by every instance).
 //
 // Rate limits (api.md §2.2), fixed windows of AUTH_RATE_LIMIT_WINDOW: login
 // attempts per client IP and failed logins per email; registrations per IP
 // and per email; refreshes per IP (a refresh names no email). Over a limit:
 // 429 with Retry-After. While memcached is unreachable each instance counts
-// for itself: the limits still hold, per process.
+// for itself: the limits still hold, per process. A login counts as a failure
+// before its password is checked (so concurrent guesses can't all pass one
+// unchanged count) and gives its place back when the password is right.
 //
 // Refresh tokens: non-rotating by default (SDKs keep the first one). With
 // AUTH_REFRESH_ROTATION=true, /refresh retires the presented token and
