@@ -120,10 +120,10 @@ func Serve(lc fx.Lifecycle, cfg *config.Config, app *fiber.App, log *zap.Logger)
 			if err != nil {
 				return fmt.Errorf("API_PORT: listen on %s: %w", cfg.Addr(), err)
 			}
-			l.Listener = ln
+			l.Listener = newLingerListener(ln)
 			go func() {
 				defer close(done)
-				if err := app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				if err := app.Listener(l.Listener); err != nil && !errors.Is(err, net.ErrClosed) {
 					log.Error("http server stopped", zap.Error(err))
 				}
 			}()

@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -193,5 +194,47 @@ func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks series %s", want)
 		}
+	}
+}
+
+func jsonBody(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("not JSON: %.200s", b)
+	}
+	return v
+}
+
+// Headers past the server's read buffer are 431 in the contract's body, not
+// a reset or a bare 400, however much the client still has to send.
+func TestHeadersTooLarge(t *testing.T) {
+	app := start(t)
+	get := func(header int) (*http.Response, []byte, error) {
+		req, _ := http.NewRequest("GET", app.URL()+"/api/v1/health", nil)
+		req.Header.Set("apikey", testkit.AnonKey)
+		req.Header.Set("X-Big", strings.Repeat("h", header))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return resp, body, err
+	}
+	for _, size := range []int{20 << 10, 8 << 20} {
+		resp, body, err := get(size)
+		if err != nil {
+			t.Fatalf("a %d KiB header: %v", size>>10, err)
+		}
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("a %d KiB header: status %d, want 431: %s", size>>10, resp.StatusCode, body)
+		}
+		if msg := testkit.Match(map[string]any{"code": "headers_too_large", "detail": testkit.Present}, jsonBody(t, body)); msg != "" {
+			t.Fatalf("%s: %s", msg, body)
+		}
+	}
+	if resp, body, err := get(8 << 10); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("an 8 KiB header: %v %v %s", resp, err, body)
 	}
 }
