@@ -68,7 +68,7 @@ func New(p Params) (*fiber.App, error) {
 		ExposeHeaders: "Content-Type,Authorization,Content-Range,Accept-Ranges,Content-Disposition,Content-Length,ETag,Last-Modified,Retry-After,X-Request-ID",
 		MaxAge:        86400,
 	}))
-	app.Use(bodyLimit(p.Config.BodyLimitBytes, streamPrefixes))
+	app.Use(bodyLimit(p.Config.BodyLimitBytes, p.Config.JSONBodyLimitBytes, streamPrefixes))
 	app.Use(anonGate(p.Config.AnonKey))
 
 	if p.Config.MetricsEnabled {
