@@ -13,7 +13,7 @@
 // in front of it. Both are kept exact on every instance by the change log's
 // user.changed and user.deleted events (usercache.go), whatever memcached
 // does. rl:<scope>:<window>:<subject> are the rate-limit counters (memcached
-// Incr, shared by every instance).
+// Incr/Decr, shared by every instance).
 //
 // Workers: auth.purge-refresh-tokens (cluster-wide, AUTH_TOKEN_PURGE_INTERVAL)
 // and auth.user-events (applies user events to the cache).
@@ -22,7 +22,9 @@
 // attempts per client IP and failed logins per email; registrations per IP
 // and per email; refreshes per IP (a refresh names no email). Over a limit:
 // 429 with Retry-After. While memcached is unreachable each instance counts
-// for itself: the limits still hold, per process.
+// for itself: the limits still hold, per process. A login counts as a failure
+// before its password is checked (so concurrent guesses can't all pass one
+// unchanged count) and gives its place back when the password is right.
 //
 // Refresh tokens: non-rotating by default (SDKs keep the first one). With
 // AUTH_REFRESH_ROTATION=true, /refresh retires the presented token and

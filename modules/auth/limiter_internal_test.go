@@ -32,15 +32,28 @@ func TestLimiterInProcessWindows(t *testing.T) {
 	if ok, _ := l.Hit("other", "a", 3); !ok {
 		t.Fatal("another scope is limited")
 	}
-	if over, _ := l.Over("s", "b", 1); !over {
-		t.Fatal("Over: 1 hit with limit 1 is not over")
+	if _, ok, _ := l.Reserve("s", "b", 1); ok {
+		t.Fatal("Reserve: a second event with limit 1 is within it")
 	}
-	if over, _ := l.Over("s", "c", 1); over {
-		t.Fatal("Over: an unseen subject is over")
+	r, ok, _ := l.Reserve("s", "c", 1)
+	if !ok {
+		t.Fatal("Reserve: an unseen subject is over")
+	}
+	r.Release()
+	old, ok, _ := l.Reserve("s", "c", 1)
+	if !ok {
+		t.Fatal("Reserve: a released event still counts")
 	}
 	now = now.Add(50 * time.Second)
 	if ok, _ := l.Hit("s", "a", 3); !ok {
 		t.Fatal("the next window still counts the previous one")
+	}
+	if _, ok, _ := l.Reserve("s", "c", 1); !ok {
+		t.Fatal("Reserve: the next window counts the previous one")
+	}
+	old.Release() // made in the previous window: must not credit this one
+	if _, ok, _ := l.Reserve("s", "c", 1); ok {
+		t.Fatal("releasing an event of the previous window credited this one")
 	}
 	if got := retryAfter(1500 * time.Millisecond); got != "2" {
 		t.Fatalf("retryAfter rounds %q, want up to 2", got)

@@ -36,34 +36,57 @@ func NewLimiter(c *cache.Cache, window time.Duration) *Limiter {
 // Hit counts one event for subject in scope and reports whether it is within
 // limit; when not, retry is how long until the window ends.
 func (l *Limiter) Hit(scope, subject string, limit int) (ok bool, retry time.Duration) {
-	return l.add(scope, subject, 1, limit)
+	_, ok, retry = l.Reserve(scope, subject, limit)
+	return ok, retry
 }
 
-// Over reports, without counting, whether subject has reached limit in scope.
-func (l *Limiter) Over(scope, subject string, limit int) (over bool, retry time.Duration) {
-	ok, retry := l.add(scope, subject, 0, limit-1)
-	return !ok, retry
+// Reservation is one counted event that its caller may take back.
+type Reservation struct {
+	l     *Limiter
+	key   string // names the window, so a release never credits a later one
+	local bool   // counted in process, memcached being unreachable
 }
 
-func (l *Limiter) add(scope, subject string, delta uint64, limit int) (bool, time.Duration) {
+// Reserve counts one event for subject in scope before the caller knows
+// whether it should count, and reports whether it is within limit. Counting
+// first is what makes a limit hold under concurrency: checking, working, then
+// counting let every parallel attempt pass the check before any was counted.
+// Release takes the event back when it turns out not to count.
+func (l *Limiter) Reserve(scope, subject string, limit int) (r Reservation, ok bool, retry time.Duration) {
 	now := l.now()
 	start := now.Truncate(l.window)
 	end := start.Add(l.window)
-	retry := end.Sub(now)
-	key := l.cache.Key("rl", scope, strconv.FormatInt(start.Unix(), 10), subject)
+	retry = end.Sub(now)
+	r = Reservation{l: l, key: l.cache.Key("rl", scope, strconv.FormatInt(start.Unix(), 10), subject)}
 	// The counter outlives its window a little so a clock skew between
 	// instances can't restart it early.
-	n, err := l.cache.Incr(key, delta, l.window+time.Minute)
+	n, err := l.cache.Incr(r.key, 1, l.window+time.Minute)
 	if err != nil {
-		n = l.addLocal(key, delta, end, now)
+		r.local = true
+		n = l.addLocal(r.key, end, now)
 	}
-	if limit < 0 || n > uint64(limit) {
-		return false, retry
-	}
-	return true, retry
+	return r, limit >= 0 && n <= uint64(limit), retry
 }
 
-func (l *Limiter) addLocal(key string, delta uint64, end, now time.Time) uint64 {
+// Release takes the reserved event back from the counter it went to. When
+// memcached became unreachable in between, the event stays counted.
+func (r Reservation) Release() {
+	if r.l == nil {
+		return
+	}
+	if !r.local {
+		_ = r.l.cache.Decr(r.key, 1)
+		return
+	}
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	if c, ok := r.l.local[r.key]; ok && c.n > 0 {
+		c.n--
+		r.l.local[r.key] = c
+	}
+}
+
+func (l *Limiter) addLocal(key string, end, now time.Time) uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.local) >= maxLocal {
@@ -77,7 +100,7 @@ func (l *Limiter) addLocal(key string, delta uint64, end, now time.Time) uint64 
 	if !c.end.After(now) {
 		c = localCount{end: end}
 	}
-	c.n += delta
+	c.n++
 	l.local[key] = c
 	return c.n
 }

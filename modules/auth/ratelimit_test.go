@@ -3,6 +3,7 @@ package auth_test
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,4 +127,75 @@ func TestRateLimitDegradesToPerProcessWithoutMemcached(t *testing.T) {
 	b.Get(t, "/api/v1/users/me", s.Access).Expect(t, 200)
 	freshWindow()
 	a.Do(t, loginReq("rl-down@example.com", "password123")).Expect(t, 200)
+}
+
+// The per-email failure limit holds under concurrency: each attempt takes
+// its place in the count before the password is checked, so a burst of
+// guesses can't all pass the check while none has been counted yet. A right
+// password gives its place back: successes never use up the budget. Both
+// with memcached and with the in-process fallback.
+func TestLoginFailuresPerEmailHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	dead := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+	for _, counters := range []struct{ name, id, memcached string }{{"memcached", "mc", ""}, {"in process", "local", dead}} {
+		t.Run(counters.name, func(t *testing.T) {
+			// A long window, entered away from its edge, keeps the whole test
+			// in one window. A slower hash widens the race.
+			const long = time.Hour
+			env := []string{"AUTH_RATE_LIMIT_WINDOW", long.String(), "AUTH_LOGIN_MAX_FAILURES_PER_EMAIL", "5", "BCRYPT_COST", "8"}
+			if counters.memcached != "" {
+				env = append(env, "MEMCACHED_ADDR", counters.memcached)
+			}
+			a := start(t, env...)
+			burst, steady := "rl-burst-"+counters.id+"@example.com", "rl-steady-"+counters.id+"@example.com"
+			register(t, a, burst, "password123")
+			register(t, a, steady, "password123")
+			if left := time.Until(time.Now().Truncate(long).Add(long)); left < 30*time.Second {
+				time.Sleep(left + 20*time.Millisecond)
+			}
+
+			statuses := make([]int, 40)
+			errs := make([]error, len(statuses))
+			var wg sync.WaitGroup
+			for i := range statuses {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp, err := a.Fiber.Test(testkit.BuildRequest(t, loginReq(burst, "wrongpassword")), -1)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					resp.Body.Close()
+					statuses[i] = resp.StatusCode
+				}()
+			}
+			wg.Wait()
+			counts := map[int]int{}
+			for i, s := range statuses {
+				if errs[i] != nil {
+					t.Fatal(errs[i])
+				}
+				counts[s]++
+			}
+			if counts[400] > 5 || counts[400]+counts[429] != len(statuses) {
+				t.Fatalf("40 concurrent wrong passwords: %v (want at most 5 × 400, the rest 429)", counts)
+			}
+			r := a.Do(t, loginReq(burst, "password123")).Expect(t, 429)
+			if r.Map(t)["code"] != "rate_limited" || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 %s %v", r.Body, r.Header)
+			}
+
+			for i := range 20 {
+				if r := a.Do(t, loginReq(steady, "password123")); r.Status != 200 {
+					t.Fatalf("right password #%d: %s", i+1, r)
+				}
+			}
+			// The successes left the whole budget: five failures, then the limit.
+			for range 5 {
+				a.Do(t, loginReq(steady, "wrongpassword")).Expect(t, 400)
+			}
+			a.Do(t, loginReq(steady, "password123")).Expect(t, 429)
+		})
+	}
 }

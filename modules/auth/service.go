@@ -72,26 +72,29 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (*Login
 	if err := s.limit(scopeLoginIP, ip, s.cfg.AuthLoginMaxPerIP); err != nil {
 		return nil, err
 	}
-	subject := strings.ToLower(email)
-	if over, retry := s.limiter.Over(scopeLoginFailures, subject, s.cfg.AuthLoginMaxFailuresPerEmail); over {
+	// The attempt takes its place among the failures before the password
+	// is checked, so concurrent guesses can't all pass an unchanged count;
+	// a right password gives the place back.
+	failure, ok, retry := s.limiter.Reserve(scopeLoginFailures, strings.ToLower(email), s.cfg.AuthLoginMaxFailuresPerEmail)
+	if !ok {
 		return nil, ErrRateLimited.WithHeader("Retry-After", retryAfter(retry))
 	}
 	var row *userRow
 	if len(email) <= MaxEmailLength && !strings.ContainsRune(email, 0) {
 		var err error
 		if row, err = s.repo.userByEmail(ctx, email); err != nil {
+			failure.Release() // the database's failure, not a guess
 			return nil, err
 		}
 	}
 	if row == nil {
 		s.hasher.Waste(password)
-		s.limiter.Hit(scopeLoginFailures, subject, s.cfg.AuthLoginMaxFailuresPerEmail)
 		return nil, ErrInvalidCredentials
 	}
 	if !s.hasher.Check(row.HashedPassword, password) {
-		s.limiter.Hit(scopeLoginFailures, subject, s.cfg.AuthLoginMaxFailuresPerEmail)
 		return nil, ErrInvalidCredentials
 	}
+	failure.Release()
 	if !row.IsActive {
 		return nil, ErrInactiveUser
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/selfdb/selfdb/platform/db"
 )
 
 // StatementResult is one statement's outcome (api.md §7).
@@ -146,6 +148,11 @@ func errText(err error) string {
 			msg += "\nHINT: " + h
 		}
 		return msg
+	}
+	// A server error too long for the driver's buffer arrives as the
+	// driver's read failure, which would tell the user nothing.
+	if e := db.Err(err); errors.Is(e, db.ErrMessageTooLong) {
+		return db.ErrMessageTooLong.Message
 	}
 	return err.Error()
 }

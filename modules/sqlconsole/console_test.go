@@ -230,6 +230,27 @@ func TestLimits(t *testing.T) {
 			t.Error("the failed run's table exists")
 		}
 	})
+	t.Run("long server errors read like short ones", func(t *testing.T) {
+		for _, c := range []struct {
+			n    int
+			says string
+		}{
+			{5_000, "invalid input syntax for type integer"},
+			// Past the driver's read buffer: no server text, but no driver text either.
+			{500_000, "too long to show"},
+		} {
+			res := w.run(t, map[string]any{"query": "SELECT '" + strings.Repeat("x", c.n) + "'::int"})
+			msg, _ := res["error"].(string)
+			if res["success"] != false || !strings.Contains(msg, c.says) || strings.Contains(msg, "bufio") {
+				t.Errorf("%d characters: %.300v", c.n, res)
+			}
+			for range 4 {
+				if res := w.run(t, map[string]any{"query": "SELECT 1 AS ok"}); res["success"] != true {
+					t.Fatalf("after a long error: %v", res)
+				}
+			}
+		}
+	})
 	t.Run("row cap", func(t *testing.T) {
 		res := w.run(t, map[string]any{"query": "SELECT g FROM generate_series(1, 100) g; SELECT 1 AS one"})
 		r0 := res["results"].([]any)[0].(map[string]any)

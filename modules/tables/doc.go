@@ -42,6 +42,7 @@
 // invalid_type, invalid_default, invalid_table, unknown_column,
 // column_exists, column_in_primary_key, invalid_filter, invalid_order_by,
 // invalid_select, invalid_value, empty_body, row_not_found, invalid_policy,
-// batch_too_large, has_dependents, not_authenticated, not_enough_privileges
-// plus the platform's database codes (unique_violation, ...).
+// batch_too_large, not_authenticated, not_enough_privileges plus the
+// platform's database codes (unique_violation, has_dependents, ...: see
+// platform/db).
 package tables

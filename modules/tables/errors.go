@@ -40,8 +40,6 @@ var (
 	ErrBadPolicy = apperr.Invalid("invalid_policy", "Invalid access policy")
 	// ErrTooManyRows is a batch insert over the limit.
 	ErrTooManyRows = apperr.Invalid("batch_too_large", "Too many rows in one insert")
-	// ErrHasDependents is a drop blocked by other objects (foreign keys, views).
-	ErrHasDependents = apperr.Conflict("has_dependents", "Other objects depend on this table")
 )
 
 func errBadFilterf(format string, args ...any) error {

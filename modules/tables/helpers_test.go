@@ -39,6 +39,7 @@ func newUser(t *testing.T, a *testkit.App, name string) session {
 	return login(t, a, email, "password123")
 }
 
+// start starts the app, with env over the test configuration.
 func start(t *testing.T, env ...string) *world {
 	t.Helper()
 	a := testkit.Start(t, testkit.With(auth.Module, users.Module, tables.Module), testkit.Env(env...))

@@ -4,11 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/db"
 )
 
@@ -160,37 +158,37 @@ func (r *Repository) RowCount(ctx context.Context, m *Meta) (n int64, estimated 
 	err = r.db.QueryRowContext(ctx, `SELECT c.reltuples >= `+strconv.Itoa(exactCountBelow)+`,
   CASE WHEN c.reltuples >= `+strconv.Itoa(exactCountBelow)+` THEN c.reltuples::bigint ELSE (SELECT count(*) FROM `+qualified(m.Name)+`) END
 FROM pg_class c WHERE c.oid = `+strconv.FormatUint(uint64(m.OID), 10)).Scan(&estimated, &n)
-	return n, estimated, dataErr(err)
+	return n, estimated, db.Err(err)
 }
 
 // Count counts the rows matching cond exactly.
 func (r *Repository) Count(ctx context.Context, m *Meta, cond string) (int64, error) {
 	var n int64
 	err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM "+qualified(m.Name)+where([]string{cond})).Scan(&n)
-	return n, dataErr(err)
+	return n, db.Err(err)
 }
 
 // Page runs a buildList query.
 func (r *Repository) Page(ctx context.Context, query string) (total int64, rows string, err error) {
 	leave, err := r.gate.Enter(ctx)
 	if err != nil {
-		return 0, "", dataErr(err)
+		return 0, "", db.Err(err)
 	}
 	defer leave()
 	err = r.db.QueryRowContext(ctx, query).Scan(&total, &rows)
-	return total, rows, dataErr(err)
+	return total, rows, db.Err(err)
 }
 
 // Rows runs a query returning one JSON array of rows.
 func (r *Repository) Rows(ctx context.Context, query string) (string, error) {
 	leave, err := r.gate.Enter(ctx)
 	if err != nil {
-		return "", dataErr(err)
+		return "", db.Err(err)
 	}
 	defer leave()
 	var rows string
 	err = r.db.QueryRowContext(ctx, query).Scan(&rows)
-	return rows, dataErr(err)
+	return rows, db.Err(err)
 }
 
 // Exists reports whether a user table exists.
@@ -225,7 +223,7 @@ func (r *Repository) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 func (r *Repository) ExecAll(ctx context.Context, q queryer, stmts []string) error {
 	for _, s := range stmts {
 		if _, err := q.ExecContext(ctx, s); err != nil {
-			return dataErr(err)
+			return db.Err(err)
 		}
 	}
 	return nil
@@ -298,27 +296,4 @@ func (r *Repository) CreateSQL(ctx context.Context, m *Meta) (string, error) {
 		}
 	}
 	return b.String(), nil
-}
-
-// dataErr is db.Err for SQL built from a caller's data: catalog and syntax
-// complaints about their values (bad input for a type, out of range, no
-// operator for a type, dependent objects, ...) are their fault, so 4xx
-// instead of 500.
-func dataErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	e := db.Err(err)
-	var ae *apperr.Error
-	if !errors.As(e, &ae) || ae.Kind != apperr.KindInternal {
-		return e
-	}
-	st := db.SQLState(err)
-	switch {
-	case st == "2BP01":
-		return ErrHasDependents.WithMessage("%s", db.Message(err)).Wrap(err)
-	case strings.HasPrefix(st, "22"), strings.HasPrefix(st, "23"), strings.HasPrefix(st, "42"), strings.HasPrefix(st, "54"):
-		return ErrBadValue.WithMessage("%s", db.Message(err)).Wrap(err)
-	}
-	return e
 }

@@ -341,6 +341,11 @@ func buildInsert(m *Meta, rows []map[string]json.RawMessage) (string, error) {
 	if len(rows) > maxBatchRows {
 		return "", ErrTooManyRows.WithMessage("At most %d rows per insert", maxBatchRows)
 	}
+	// RETURNING * of a table made through SQL without columns is a syntax
+	// error, not the caller's.
+	if len(m.Columns) == 0 {
+		return "", ErrBadValue.WithMessage("Table '%s' has no columns", m.Name)
+	}
 	set := map[string]bool{}
 	for _, r := range rows {
 		for k := range r {
@@ -362,9 +367,6 @@ func buildInsert(m *Meta, rows []map[string]json.RawMessage) (string, error) {
 		b.WriteString(" DEFAULT VALUES")
 	} else {
 		if len(names) == 0 {
-			if len(m.Columns) == 0 {
-				return "", ErrBadValue.WithMessage("Table '%s' has no columns", m.Name)
-			}
 			// A batch of empty rows: every value of one column is DEFAULT.
 			names = []string{m.Columns[0].Name}
 		}

@@ -25,6 +25,7 @@ const (
 	KindUnavailable
 	KindTimeout
 	KindInsufficientStorage
+	KindHeadersTooLarge
 )
 
 // Status is the HTTP status of a kind.
@@ -46,6 +47,8 @@ func (k Kind) Status() int {
 		return http.StatusConflict
 	case KindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case KindHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge
 	case KindRangeNotSatisfiable:
 		return http.StatusRequestedRangeNotSatisfiable
 	case KindRateLimited:

@@ -459,6 +459,18 @@ func (c *Cache) Incr(key string, delta uint64, ttl time.Duration) (uint64, error
 	return n, err
 }
 
+// Decr takes delta off the counter at key (memcached stops at zero); a
+// missing counter stays missing. It fails when memcached is unreachable.
+func (c *Cache) Decr(key string, delta uint64) error {
+	return c.do(func() error {
+		_, err := c.client.Decrement(key, delta)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return nil
+		}
+		return err
+	})
+}
+
 // Delete removes key outright (counters, not cached rows: use Invalidate).
 func (c *Cache) Delete(key string) {
 	_ = c.do(func() error { return c.client.Delete(key) })

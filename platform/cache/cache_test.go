@@ -306,9 +306,25 @@ func TestIncr(t *testing.T) {
 	if n, err := c.Incr(hot, 0, time.Minute); err != nil || n != 50 {
 		t.Fatalf("50 concurrent increments gave %d (%v)", n, err)
 	}
+	if err := c.Decr(hot, 48); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Incr(hot, 0, time.Minute); err != nil || n != 2 {
+		t.Fatalf("Decr by 48 left %d (%v), want 2", n, err)
+	}
+	if err := c.Decr(hot, 5); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Incr(hot, 0, time.Minute); n != 0 {
+		t.Fatalf("Decr below zero left %d", n)
+	}
 	c.Delete(hot)
 	if n, _ := c.Incr(hot, 0, time.Minute); n != 0 {
 		t.Fatalf("Delete left %d", n)
+	}
+	c.Delete(hot)
+	if err := c.Decr(hot, 1); err != nil {
+		t.Fatalf("Decr of a missing counter: %v", err)
 	}
 }
 
@@ -387,6 +403,9 @@ func TestUnreachableFromStart(t *testing.T) {
 	c.Delete(key)
 	if _, err := c.Incr(key, 1, time.Second); err == nil {
 		t.Error("Incr succeeded without memcached")
+	}
+	if err := c.Decr(key, 1); err == nil {
+		t.Error("Decr succeeded without memcached")
 	}
 	v, err := cache.GetOrLoad(context.Background(), c, key, 0, func(context.Context) (int, error) { return 9, nil })
 	if err != nil || v != 9 {

@@ -27,6 +27,7 @@ type Config struct {
 	StorageServiceExternalURL string        `env:"STORAGE_SERVICE_EXTERNAL_URL"`
 	CORSOrigins               string        `env:"CORS_ORIGINS" envDefault:"*"`
 	BodyLimitBytes            int           `env:"BODY_LIMIT_BYTES" envDefault:"10485760"`
+	JSONBodyLimitBytes        int           `env:"JSON_BODY_LIMIT_BYTES" envDefault:"1048576"`
 	MaxUploadBytes            int64         `env:"MAX_UPLOAD_BYTES" envDefault:"5368709120"`
 	ReadTimeout               time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"60s"`
 	IdleTimeout               time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
@@ -193,6 +194,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BodyLimitBytes <= 0 {
 		bad("BODY_LIMIT_BYTES", "must be positive")
+	}
+	if c.JSONBodyLimitBytes <= 0 {
+		bad("JSON_BODY_LIMIT_BYTES", "must be positive")
 	}
 	if c.MaxUploadBytes <= 0 {
 		bad("MAX_UPLOAD_BYTES", "must be positive")

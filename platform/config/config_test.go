@@ -53,6 +53,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"DB_DIAL_TIMEOUT":       "soon",
 		"PUBLIC_URL":            "not a url",
 		"MAX_UPLOAD_BYTES":      "0",
+		"JSON_BODY_LIMIT_BYTES": "0",
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
 		"FILES_PUBLIC_URL":      "files.example.com",

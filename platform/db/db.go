@@ -17,6 +17,15 @@ import (
 	"github.com/selfdb/selfdb/platform/config"
 )
 
+// readBufferSize is each connection's read buffer. pgdriver reads every
+// field of a server error in one piece from it, and Postgres repeats the
+// offending value in its messages: with the driver's 4 KiB, a long filter
+// value or number turned a 4xx into "bufio: buffer full" and a closed
+// connection. 64 KiB keeps the real SQLSTATE for all but absurd values (Err
+// maps those) at 64 KiB × the pool (4 × GOMAXPROCS connections by default:
+// 1 MiB on 4 cores) of resident memory.
+const readBufferSize = 64 << 10
+
 // Open connects to the configured database with explicit pool settings. It
 // does not ping; see Ping.
 func Open(cfg *config.Config) (*bun.DB, error) {
@@ -30,6 +39,7 @@ func Open(cfg *config.Config) (*bun.DB, error) {
 		pgdriver.WithReadTimeout(cfg.DBReadTimeout),
 		pgdriver.WithWriteTimeout(cfg.DBReadTimeout),
 		pgdriver.WithApplicationName("selfdb"),
+		pgdriver.WithBufferSize(readBufferSize),
 	)
 	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(cfg.MaxOpenConns())

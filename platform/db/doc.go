@@ -2,4 +2,17 @@
 // embedded migrations under an advisory lock, and owns the one helper that
 // turns driver errors (SQLSTATEs) into apperr kinds. The driver choice stays
 // inside this package.
+//
+// Error codes (Err): unique_violation, foreign_key_violation,
+// exclusion_violation, integrity_violation, duplicate_object, has_dependents,
+// serialization_failure, transaction_rollback,
+// object_not_in_prerequisite_state (409); not_null_violation,
+// check_violation, invalid_value, cardinality_violation,
+// feature_not_supported, undefined_column, undefined_function,
+// undefined_object, datatype_mismatch, invalid_statement,
+// with_check_option_violation, program_limit_exceeded,
+// read_only_transaction, raised_exception, database_message_too_long (400);
+// insufficient_privilege (403); undefined_table (404);
+// database_unavailable, lock_not_available (503); statement_timeout,
+// timeout (504); internal (500, logged).
 package db

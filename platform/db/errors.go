@@ -1,12 +1,12 @@
 package db
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"io"
 	"net"
-	"strings"
 	"syscall"
 
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -53,6 +53,13 @@ func Message(err error) string {
 	return msg
 }
 
+// ErrMessageTooLong is a server error whose text did not fit the
+// connection's read buffer (see readBufferSize). Postgres only writes such
+// messages to repeat a huge value the caller sent, so it is the caller's
+// request the server refused, not an outage; the driver closes the connection.
+var ErrMessageTooLong = apperr.Invalid("database_message_too_long",
+	"The database rejected the request; its message was too long to show")
+
 // Err is the single place that turns a driver error into an apperr kind:
 // data the caller sent (unique, foreign key, not-null, check, bad value) is a
 // 4xx with the server's message; an unreachable database is 503; anything
@@ -69,6 +76,9 @@ func Err(err error) error {
 	if state := SQLState(err); state != "" {
 		return fromState(state, err)
 	}
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return ErrMessageTooLong.Wrap(err)
+	}
 	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apperr.Timeout("timeout", "The database did not answer in time").Wrap(err)
@@ -79,34 +89,88 @@ func Err(err error) error {
 	return apperr.Internal(err)
 }
 
+// errLockNotAvailable is a lock the statement could not get in time: the
+// statement did nothing, so a retry is safe.
+var errLockNotAvailable = apperr.Unavailable("lock_not_available", "The data is busy, try again shortly").
+	WithHeader("Retry-After", "1")
+
+// fromState maps a SQLSTATE: first the conditions with a code of their own,
+// then whole classes. Every class a caller's request can cause is a 4xx (a
+// 5xx makes SDKs retry, inserts included); the server's message is shown for
+// those because it is about the caller's data or statement. The rest (our
+// own bugs, server trouble) is Internal, and the error handler logs it.
 func fromState(state string, err error) error {
+	if len(state) != 5 {
+		return apperr.Internal(err)
+	}
 	msg := Message(err)
-	switch {
-	case state == "23505":
+	switch state {
+	case "23505":
 		return apperr.Conflict("unique_violation", msg).Wrap(err)
-	case state == "23503":
+	case "23503", "23001": // 23001: a RESTRICT foreign key
 		return apperr.Conflict("foreign_key_violation", msg).Wrap(err)
-	case state == "23502":
+	case "23502":
 		return apperr.Invalid("not_null_violation", msg).Wrap(err)
-	case state == "23514":
+	case "23514":
 		return apperr.Invalid("check_violation", msg).Wrap(err)
-	case state == "23P01":
+	case "23P01":
 		return apperr.Conflict("exclusion_violation", msg).Wrap(err)
-	case strings.HasPrefix(state, "22"):
-		return apperr.Invalid("invalid_value", msg).Wrap(err)
-	case state == "57014":
+	case "57014":
 		return apperr.Timeout("statement_timeout", "The statement ran past its time limit").Wrap(err)
-	case state == "40001" || state == "40P01":
+	case "40001", "40P01":
 		return apperr.Conflict("serialization_failure", "Concurrent update, retry the request").Wrap(err)
-	case state == "42703":
+	case "42703":
 		return apperr.Invalid("undefined_column", msg).Wrap(err)
-	case state == "42P01":
+	case "42P01":
 		return apperr.NotFound("undefined_table", msg).Wrap(err)
-	case state == "42501":
+	case "42883":
+		return apperr.Invalid("undefined_function", msg).Wrap(err)
+	case "42704":
+		return apperr.Invalid("undefined_object", msg).Wrap(err)
+	case "42P07", "42701", "42710", "42P06", "42723", "42712":
+		return apperr.Conflict("duplicate_object", msg).Wrap(err)
+	case "42804", "42846", "42P18":
+		return apperr.Invalid("datatype_mismatch", msg).Wrap(err)
+	case "42501":
 		return apperr.Forbidden("insufficient_privilege", msg).Wrap(err)
-	case state == "25006":
+	case "42601":
+		// Statements reaching here are built by SelfDB, with every value
+		// and identifier quoted (the SQL console reports its own errors):
+		// a syntax error is our bug.
+		return apperr.Internal(err)
+	case "25006":
 		return apperr.Invalid("read_only_transaction", msg).Wrap(err)
-	case strings.HasPrefix(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" || state == "53300":
+	case "55P03":
+		return errLockNotAvailable.Wrap(err)
+	case "P0001":
+		// RAISE EXCEPTION in a trigger or function: the table owner's own
+		// validation of the caller's data.
+		return apperr.Invalid("raised_exception", msg).Wrap(err)
+	}
+	switch state[:2] {
+	case "0A":
+		return apperr.Invalid("feature_not_supported", msg).Wrap(err)
+	case "21":
+		return apperr.Invalid("cardinality_violation", msg).Wrap(err)
+	case "22":
+		return apperr.Invalid("invalid_value", msg).Wrap(err)
+	case "23":
+		return apperr.Conflict("integrity_violation", msg).Wrap(err)
+	case "2B":
+		return apperr.Conflict("has_dependents", msg).Wrap(err)
+	case "40":
+		return apperr.Conflict("transaction_rollback", msg).Wrap(err)
+	case "42":
+		return apperr.Invalid("invalid_statement", msg).Wrap(err)
+	case "44":
+		return apperr.Invalid("with_check_option_violation", msg).Wrap(err)
+	case "54":
+		return apperr.Invalid("program_limit_exceeded", msg).Wrap(err)
+	case "55":
+		return apperr.Conflict("object_not_in_prerequisite_state", msg).Wrap(err)
+	case "08", "53", "57":
+		// Connection trouble, exhausted resources (connections, memory,
+		// disk), shutdown or restart: the database, not the request.
 		return ErrUnavailable.Wrap(err)
 	}
 	return apperr.Internal(err)

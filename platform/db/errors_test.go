@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,119 @@ func TestErrConnectionRefused(t *testing.T) {
 	// Ping gives up after its timeout, naming the cause.
 	if err := db.Ping(context.Background(), d, 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "database unreachable") {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+// Every SQLSTATE class a caller's request can cause is a 4xx, server trouble
+// is a 503, and the rest stays a logged 500. Postgres raises each state for
+// real (RAISE ... USING ERRCODE), so the test covers the driver's error type.
+func TestErrMapsSQLSTATEClasses(t *testing.T) {
+	d := testkit.OpenDB(t, testkit.DatabaseURL())
+	cases := []struct {
+		state  string
+		status int
+		code   string
+	}{
+		{"0A000", http.StatusBadRequest, "feature_not_supported"},
+		{"21000", http.StatusBadRequest, "cardinality_violation"},
+		{"22P02", http.StatusBadRequest, "invalid_value"},
+		{"22023", http.StatusBadRequest, "invalid_value"},
+		{"23505", http.StatusConflict, "unique_violation"},
+		{"23503", http.StatusConflict, "foreign_key_violation"},
+		{"23001", http.StatusConflict, "foreign_key_violation"},
+		{"23502", http.StatusBadRequest, "not_null_violation"},
+		{"23514", http.StatusBadRequest, "check_violation"},
+		{"23P01", http.StatusConflict, "exclusion_violation"},
+		{"23000", http.StatusConflict, "integrity_violation"},
+		{"25006", http.StatusBadRequest, "read_only_transaction"},
+		{"2BP01", http.StatusConflict, "has_dependents"},
+		{"2B000", http.StatusConflict, "has_dependents"},
+		{"40001", http.StatusConflict, "serialization_failure"},
+		{"40P01", http.StatusConflict, "serialization_failure"},
+		{"40002", http.StatusConflict, "transaction_rollback"},
+		{"42703", http.StatusBadRequest, "undefined_column"},
+		{"42P01", http.StatusNotFound, "undefined_table"},
+		{"42883", http.StatusBadRequest, "undefined_function"},
+		{"42704", http.StatusBadRequest, "undefined_object"},
+		{"42P07", http.StatusConflict, "duplicate_object"},
+		{"42701", http.StatusConflict, "duplicate_object"},
+		{"42710", http.StatusConflict, "duplicate_object"},
+		{"42804", http.StatusBadRequest, "datatype_mismatch"},
+		{"42501", http.StatusForbidden, "insufficient_privilege"},
+		{"42P16", http.StatusBadRequest, "invalid_statement"},
+		{"42611", http.StatusBadRequest, "invalid_statement"},
+		{"42601", http.StatusInternalServerError, "internal"},
+		{"44000", http.StatusBadRequest, "with_check_option_violation"},
+		{"54000", http.StatusBadRequest, "program_limit_exceeded"},
+		{"54011", http.StatusBadRequest, "program_limit_exceeded"},
+		{"55P03", http.StatusServiceUnavailable, "lock_not_available"},
+		{"55000", http.StatusConflict, "object_not_in_prerequisite_state"},
+		{"55006", http.StatusConflict, "object_not_in_prerequisite_state"},
+		{"57014", http.StatusGatewayTimeout, "statement_timeout"},
+		{"57P01", http.StatusServiceUnavailable, "database_unavailable"},
+		{"57P03", http.StatusServiceUnavailable, "database_unavailable"},
+		{"08006", http.StatusServiceUnavailable, "database_unavailable"},
+		{"53100", http.StatusServiceUnavailable, "database_unavailable"},
+		{"53200", http.StatusServiceUnavailable, "database_unavailable"},
+		{"53300", http.StatusServiceUnavailable, "database_unavailable"},
+		{"P0001", http.StatusBadRequest, "raised_exception"},
+		// Not a caller's doing: logged 500s.
+		{"XX000", http.StatusInternalServerError, "internal"},
+		{"25P02", http.StatusInternalServerError, "internal"},
+		{"3F000", http.StatusInternalServerError, "internal"},
+		{"F0000", http.StatusInternalServerError, "internal"},
+	}
+	for _, c := range cases {
+		t.Run(c.state, func(t *testing.T) {
+			_, raw := d.ExecContext(context.Background(),
+				fmt.Sprintf(`DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '%s', MESSAGE = 'raised %s'; END $$`, c.state, c.state))
+			if got := db.SQLState(raw); got != c.state {
+				t.Fatalf("SQLSTATE %q, want %q (%v)", got, c.state, raw)
+			}
+			ae := apperr.From(db.Err(raw))
+			if ae.Kind.Status() != c.status || ae.Code != c.code {
+				t.Fatalf("Err = %d %s, want %d %s", ae.Kind.Status(), ae.Code, c.status, c.code)
+			}
+			// Serialization failures say what to do instead.
+			if c.status < 500 && c.code != "serialization_failure" && ae.Message != "raised "+c.state {
+				t.Errorf("message %q, want the server's", ae.Message)
+			}
+			if c.status == http.StatusServiceUnavailable && ae.Headers["Retry-After"] == "" {
+				t.Error("503 without Retry-After")
+			}
+			if db.SQLState(ae) != c.state {
+				t.Error("the driver error is not kept as the cause")
+			}
+		})
+	}
+}
+
+// A server message longer than the connection's read buffer is still the
+// caller's 400, and the pool stays usable (the driver drops the connection,
+// whose unread rest of the message would poison the next query).
+func TestErrLongServerMessages(t *testing.T) {
+	d := testkit.OpenDB(t, testkit.DatabaseURL(), "DB_MAX_OPEN_CONNS", "1")
+	ctx := context.Background()
+	for _, n := range []int{5_000, 50_000, 200_000, 2_000_000} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			_, raw := d.ExecContext(ctx, `SELECT ?::int`, strings.Repeat("x", n))
+			if raw == nil {
+				t.Fatal("no error")
+			}
+			ae := apperr.From(db.Err(raw))
+			if ae.Kind.Status() != http.StatusBadRequest {
+				t.Fatalf("Err(%.200v) = %d %s, want 400", raw, ae.Kind.Status(), ae.Code)
+			}
+			if n <= 50_000 && ae.Code != "invalid_value" {
+				t.Errorf("a %d-byte message lost its SQLSTATE: %s", n, ae.Code)
+			}
+			if ae.Code == db.ErrMessageTooLong.Code && !strings.Contains(ae.Message, "too long") {
+				t.Errorf("message %q", ae.Message)
+			}
+			var one int
+			if err := d.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil || one != 1 {
+				t.Fatalf("pool unusable after a long error: %v", err)
+			}
+		})
 	}
 }

@@ -3,4 +3,11 @@
 // gate), the routes every module contributes through the "routes" value
 // group, the single ErrorHandler that renders the contract's error bodies,
 // and the listener's lifecycle (graceful drain on stop).
+//
+// Bodies: outside a Streamer's prefixes a body is read into memory while it
+// streams in, up to BODY_LIMIT_BYTES, or JSON_BODY_LIMIT_BYTES for JSON (and
+// for no Content-Type); past it, 413 and the connection closes. Headers past
+// the 16 KiB read buffer are 431. A connection answered before its request
+// was read to the end closes lingering (linger.go), so the client gets the
+// answer rather than a reset.
 package httpserver

@@ -19,6 +19,10 @@ var ErrAnonKey = apperr.Unauthenticated("invalid_anon_key",
 // ErrBodyTooLarge is the body limit's refusal.
 var ErrBodyTooLarge = apperr.TooLarge("body_too_large", "Request body too large")
 
+// ErrHeadersTooLarge is a request line and headers that don't fit the
+// server's read buffer (ReadBufferSize in New).
+var ErrHeadersTooLarge = apperr.New(apperr.KindHeadersTooLarge, "headers_too_large", "Request header fields too large")
+
 // fiberErrors maps Fiber's own errors (routing, parsing) into the contract.
 func fromFiber(fe *fiber.Error) *apperr.Error {
 	switch fe.Code {
@@ -28,6 +32,9 @@ func fromFiber(fe *fiber.Error) *apperr.Error {
 		return apperr.New(apperr.KindMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
 	case http.StatusRequestEntityTooLarge:
 		return ErrBodyTooLarge
+	case http.StatusRequestHeaderFieldsTooLarge:
+		// fasthttp's "small read buffer", which Fiber turns into a 431.
+		return ErrHeadersTooLarge
 	case http.StatusUnprocessableEntity:
 		return apperr.Validation(apperr.Field("body", "", fe.Message, "value_error"))
 	}
@@ -92,6 +99,12 @@ func (h *errorHandler) Handle(c *fiber.Ctx, err error) error {
 		logging.For(h.log, c).Error("request failed",
 			zap.String("method", c.Method()), zap.String("path", c.Path()),
 			zap.Int("status", status), zap.String("code", ae.Code), zap.Error(ae.Err))
+	}
+	// These answers come before the request was read to its end; so may any
+	// that closes the connection (an upload refused by its Content-Length).
+	if status == http.StatusRequestEntityTooLarge || status == http.StatusRequestHeaderFieldsTooLarge ||
+		c.Response().ConnectionClose() {
+		lingerOnClose(c)
 	}
 	for k, v := range ae.Headers {
 		c.Set(k, v)

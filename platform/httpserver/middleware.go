@@ -161,10 +161,13 @@ func anonGate(key string, publicPrefixes []string) fiber.Handler {
 	}
 }
 
-// bodyLimit bounds request bodies that Fiber streams (it only buffers bodies
-// up to the limit itself). Paths under a Streamer's prefixes are left to
-// their handlers.
-func bodyLimit(limit int, streamPrefixes []string) fiber.Handler {
+// bodyLimit reads the bodies Fiber streams into memory (handlers parse them
+// whole), in chunks, stopping one byte past the limit: BODY_LIMIT_BYTES, or
+// the smaller JSON_BODY_LIMIT_BYTES for JSON bodies and bodies without a
+// Content-Type (DecodeJSON reads those as JSON). Buffering a whole body
+// before checking it let each slow chunked upload of junk hold megabytes.
+// Paths under a Streamer's prefixes are left to their handlers.
+func bodyLimit(limit, jsonLimit int, streamPrefixes []string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		for _, p := range streamPrefixes {
 			if strings.HasPrefix(c.Path(), p) {
@@ -172,22 +175,50 @@ func bodyLimit(limit int, streamPrefixes []string) fiber.Handler {
 			}
 		}
 		req := c.Request()
-		if req.Header.ContentLength() > limit {
+		max := limit
+		if jsonLimit < max && isJSON(string(req.Header.ContentType())) {
+			max = jsonLimit
+		}
+		if req.Header.ContentLength() > max {
 			// The unread body can't be followed by another request on this connection.
 			c.Response().SetConnectionClose()
 			return ErrBodyTooLarge
 		}
 		if req.IsBodyStream() {
-			body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+			body, tooLarge, err := readAtMost(req.BodyStream(), max)
 			if err != nil {
 				return fiber.NewError(fiber.StatusBadRequest, "could not read request body")
 			}
-			if len(body) > limit {
+			if tooLarge {
 				c.Response().SetConnectionClose()
 				return ErrBodyTooLarge
 			}
 			req.SetBodyRaw(body)
 		}
 		return c.Next()
+	}
+}
+
+// readAtMost reads r to its end unless it holds more than limit bytes; then
+// it stops one byte past the limit and reports tooLarge. The buffer grows
+// with what arrives, never past limit+1 bytes.
+func readAtMost(r io.Reader, limit int) (body []byte, tooLarge bool, err error) {
+	buf := make([]byte, 0, min(limit+1, 32<<10))
+	for {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*cap(buf), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, rerr := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > limit:
+			return nil, true, nil
+		case rerr == io.EOF:
+			return buf, false, nil
+		case rerr != nil:
+			return nil, false, rerr
+		}
 	}
 }

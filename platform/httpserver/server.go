@@ -74,7 +74,7 @@ func New(p Params) (*fiber.App, error) {
 		ExposeHeaders: "Content-Type,Authorization,Content-Range,Accept-Ranges,Content-Disposition,Content-Length,ETag,Last-Modified,Retry-After,X-Request-ID",
 		MaxAge:        86400,
 	}))
-	app.Use(bodyLimit(p.Config.BodyLimitBytes, streamPrefixes))
+	app.Use(bodyLimit(p.Config.BodyLimitBytes, p.Config.JSONBodyLimitBytes, streamPrefixes))
 	app.Use(anonGate(p.Config.AnonKey, publicPrefixes))
 	app.Use(identity.Middleware(p.Resolver))
 
@@ -140,10 +140,10 @@ func Serve(p ServeParams) *Listener {
 			if err != nil {
 				return fmt.Errorf("API_PORT: listen on %s: %w", cfg.Addr(), err)
 			}
-			l.Listener = ln
+			l.Listener = newLingerListener(ln)
 			go func() {
 				defer close(done)
-				if err := app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				if err := app.Listener(l.Listener); err != nil && !errors.Is(err, net.ErrClosed) {
 					log.Error("http server stopped", zap.Error(err))
 				}
 			}()

@@ -2,9 +2,12 @@ package httpserver_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -193,5 +196,141 @@ func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks series %s", want)
 		}
+	}
+}
+
+// countingBody is an endless JSON string body that counts what the client
+// sent of it: with the socket buffers, a bound on what the server read.
+type countingBody struct{ n atomic.Int64 }
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.n.Load() == 0 && len(p) > 0 {
+		p[0] = '"'
+		b.n.Add(1)
+		return 1, nil
+	}
+	for i := range p {
+		p[i] = 'a'
+	}
+	b.n.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// postOverSocket sends body to the echo route through the real listener.
+func postOverSocket(t *testing.T, app *testkit.App, ctype string, body io.Reader, length int64) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", app.URL()+"/api/v1/probe/echo", body)
+	req.Header.Set("apikey", testkit.AnonKey)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.ContentLength = length
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// JSON bodies have a small limit of their own, enforced while the body
+// streams in: an endless chunked body is refused with 413 after about the
+// limit, not after BODY_LIMIT_BYTES or its end.
+func TestJSONBodyLimit(t *testing.T) {
+	const jsonLimit, bodyLimit = 256 << 10, 64 << 20
+	app := testkit.Start(t,
+		testkit.Env("JSON_BODY_LIMIT_BYTES", strconv.Itoa(jsonLimit), "BODY_LIMIT_BYTES", strconv.Itoa(bodyLimit)),
+		testkit.With(fx.Provide(httpserver.AsRoutes(func() probeRoutes { return probeRoutes{} }))))
+	under := `"` + strings.Repeat("a", jsonLimit-2) + `"`
+	for _, c := range []struct {
+		name   string
+		ctype  string
+		body   string
+		length int64 // -1: chunked
+		status int
+	}{
+		{"JSON at the limit", "application/json", under, int64(len(under)), 200},
+		{"chunked JSON at the limit", "application/json", under, -1, 200},
+		{"no Content-Type at the limit", "", under, -1, 200},
+		{"JSON one byte over", "application/json", under + " ", int64(len(under) + 1), 413},
+		{"chunked JSON one byte over", "application/json", under + " ", -1, 413},
+		{"chunked +json one byte over", "application/vnd.api+json", under + " ", -1, 413},
+		{"other types keep BODY_LIMIT_BYTES", "text/plain", under + under, -1, 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := postOverSocket(t, app, c.ctype, strings.NewReader(c.body), c.length)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %.200s", resp.StatusCode, c.status, body)
+			}
+			if c.status == 200 && string(body) != c.body {
+				t.Fatalf("echoed %d bytes, sent %d", len(body), len(c.body))
+			}
+			if c.status == 413 && !resp.Close {
+				t.Error("413 leaves the connection open")
+			}
+		})
+	}
+
+	t.Run("endless chunked JSON", func(t *testing.T) {
+		src := &countingBody{}
+		resp, body := postOverSocket(t, app, "application/json", src, -1)
+		if resp.StatusCode != 413 {
+			t.Fatalf("status %d: %.200s", resp.StatusCode, body)
+		}
+		if msg := testkit.Match(map[string]any{"code": "body_too_large", "detail": "Request body too large"}, jsonBody(t, body)); msg != "" {
+			t.Fatal(msg)
+		}
+		// The socket buffers hold a few MiB besides what the server read.
+		if sent := src.n.Load(); sent > 24<<20 {
+			t.Errorf("the client sent %d MiB before the 413", sent>>20)
+		} else {
+			t.Logf("the client sent %d KiB before the 413", sent>>10)
+		}
+	})
+}
+
+func jsonBody(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("not JSON: %.200s", b)
+	}
+	return v
+}
+
+// Headers past the server's read buffer are 431 in the contract's body, not
+// a reset or a bare 400, however much the client still has to send.
+func TestHeadersTooLarge(t *testing.T) {
+	app := start(t)
+	get := func(header int) (*http.Response, []byte, error) {
+		req, _ := http.NewRequest("GET", app.URL()+"/api/v1/health", nil)
+		req.Header.Set("apikey", testkit.AnonKey)
+		req.Header.Set("X-Big", strings.Repeat("h", header))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return resp, body, err
+	}
+	for _, size := range []int{20 << 10, 8 << 20} {
+		resp, body, err := get(size)
+		if err != nil {
+			t.Fatalf("a %d KiB header: %v", size>>10, err)
+		}
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("a %d KiB header: status %d, want 431: %s", size>>10, resp.StatusCode, body)
+		}
+		if msg := testkit.Match(map[string]any{"code": "headers_too_large", "detail": testkit.Present}, jsonBody(t, body)); msg != "" {
+			t.Fatalf("%s: %s", msg, body)
+		}
+	}
+	if resp, body, err := get(8 << 10); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("an 8 KiB header: %v %v %s", resp, err, body)
 	}
 }
