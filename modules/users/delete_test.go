@@ -69,7 +69,11 @@ func TestDelete(t *testing.T) {
 		{Name: "its refresh token is gone", Req: testkit.Req{Method: "POST", Path: "/api/v1/auth/refresh", Body: map[string]any{"refresh_token": victim.Refresh}}, Status: 401},
 	}...)
 	testkit.Run(t, a, cases)
-	// The absence is cached: the deleted user's token costs no query.
+	// The absence is cached: the deleted user's token costs no query. (Once
+	// the app has heard its own delete in the change log, the next look-up
+	// writes the absence over the tombstone.)
+	a.Sync(t)
+	a.Get(t, base+"/me", victim.Access).Expect(t, 401)
 	var cached *auth.User
 	if !a.Cache.Get(auth.UserCacheKey(a.Cache, uuid.MustParse(victim.ID)), &cached) || cached != nil {
 		t.Fatalf("deleted user not cached as absent (%+v)", cached)
