@@ -38,7 +38,7 @@ func (i *Identity) Resolve(ctx context.Context, token string) (*identity.Princip
 	if token == "" {
 		return identity.Anon, nil
 	}
-	id, err := i.tokens.Parse(token)
+	id, exp, err := i.tokens.ParseAccess(token)
 	if err != nil {
 		return identity.Anon, nil
 	}
@@ -49,7 +49,9 @@ func (i *Identity) Resolve(ctx context.Context, token string) (*identity.Princip
 	if u == nil || !u.IsActive {
 		return identity.Anon, nil
 	}
-	return identity.User(u.ID, u.Email, u.IsSuperuser), nil
+	p := identity.User(u.ID, u.Email, u.IsSuperuser)
+	p.Expires = exp
+	return p, nil
 }
 
 // UserCacheKey is the memcached key of a user record. Absence is cached

@@ -51,6 +51,12 @@ var errBadToken = errors.New("auth: bad access token")
 // Parse verifies an access JWT (HS256 only, not expired, typ "access") and
 // returns the user id it names.
 func (t *Tokens) Parse(token string) (uuid.UUID, error) {
+	id, _, err := t.ParseAccess(token)
+	return id, err
+}
+
+// ParseAccess is Parse that also returns when the token expires.
+func (t *Tokens) ParseAccess(token string) (uuid.UUID, time.Time, error) {
 	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -58,16 +64,16 @@ func (t *Tokens) Parse(token string) (uuid.UUID, error) {
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, time.Time{}, err
 	}
 	if claims.Typ != "access" {
-		return uuid.Nil, errBadToken
+		return uuid.Nil, time.Time{}, errBadToken
 	}
 	id, err := uuid.Parse(claims.Subject)
 	if err != nil {
-		return uuid.Nil, errBadToken
+		return uuid.Nil, time.Time{}, errBadToken
 	}
-	return id, nil
+	return id, claims.ExpiresAt.Time, nil
 }
 
 // newRefreshToken returns an opaque refresh token (256 random bits,

@@ -15,6 +15,10 @@ import (
 // Config is the whole server's configuration. Field tags name the environment
 // variable and its default.
 type Config struct {
+	// environ is where the configuration was read from (nil: the process
+	// environment); modules read their sections from the same place.
+	environ map[string]string
+
 	// Env is "production" (default) or "development"; development relaxes the
 	// start-up refusals for default secrets.
 	Env string `env:"SELFDB_ENV" envDefault:"production"`
@@ -100,13 +104,13 @@ func Load() (*Config, error) {
 // Parse reads the configuration from environ (nil: the process environment)
 // and validates it.
 func Parse(environ map[string]string) (*Config, error) {
-	cfg := &Config{}
+	cfg := &Config{environ: environ}
 	opts := env.Options{}
 	if environ != nil {
 		opts.Environment = environ
 	}
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		return nil, describe(err)
+		return nil, describe(err, cfg)
 	}
 	// The env library applies defaults to set-but-empty variables; an
 	// explicitly empty MEMCACHED_ADDR means "no cache".
@@ -127,8 +131,9 @@ func lookup(environ map[string]string, name string) (string, bool) {
 	return os.LookupEnv(name)
 }
 
-// describe rewrites caarlos0/env's errors so that each names the variable.
-func describe(err error) error {
+// describe rewrites caarlos0/env's errors so that each names the variable
+// (of settings, Config or a section).
+func describe(err error, settings any) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("config: %w", err)
@@ -137,7 +142,7 @@ func describe(err error) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(pe.Name), pe.Err))
+			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(settings, pe.Name), pe.Err))
 			continue
 		}
 		msgs = append(msgs, e.Error())
@@ -145,9 +150,9 @@ func describe(err error) error {
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
-// envName maps a Config field name to its variable.
-func envName(field string) string {
-	for _, v := range Variables() {
+// envName maps a field name of settings to its variable.
+func envName(settings any, field string) string {
+	for _, v := range VariablesOf(settings) {
 		if v.Field == field {
 			return v.Name
 		}

@@ -13,8 +13,15 @@ type Variable struct {
 }
 
 // Variables lists every variable Config reads, in declaration order.
-func Variables() []Variable {
-	t := reflect.TypeOf(Config{})
+func Variables() []Variable { return VariablesOf(Config{}) }
+
+// VariablesOf lists the variables a settings struct (Config or a module's
+// section) reads, in declaration order.
+func VariablesOf(v any) []Variable {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	out := make([]Variable, 0, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -43,6 +44,9 @@ type Principal struct {
 	ID    uuid.UUID
 	Email string
 	Role  Role
+	// Expires is when the credential the principal was resolved from
+	// expires (zero: never). Long-lived connections (WebSockets) end then.
+	Expires time.Time
 }
 
 // Anon is the principal of a request without a valid user token.
