@@ -3,7 +3,6 @@ package sqlconsole
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -28,25 +27,23 @@ type SchemaCache interface {
 // Service runs console scripts and keeps snippets and history. Every method
 // is for superusers (the routes guard it).
 type Service struct {
-	sqldb  *sql.DB
+	pool   *Pool
 	repo   *Repository
 	schema SchemaCache
 	runner runner
 	log    *zap.Logger
 }
 
-// NewService builds the service from the SQL_* settings.
-func NewService(bdb *bun.DB, repo *Repository, schema SchemaCache, cfg *config.Config, log *zap.Logger) (*Service, error) {
+// NewService builds the service from the SQL_* settings; console runs use
+// pool, never the API's.
+func NewService(pool *Pool, repo *Repository, schema SchemaCache, cfg *config.Config, log *zap.Logger) (*Service, error) {
 	if cfg.SQLStatementTimeout <= 0 {
 		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT: must be positive")
-	}
-	if cfg.DBReadTimeout > 0 && cfg.SQLStatementTimeout >= cfg.DBReadTimeout {
-		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT (%s) must be below DB_READ_TIMEOUT (%s)", cfg.SQLStatementTimeout, cfg.DBReadTimeout)
 	}
 	if cfg.SQLRowCap <= 0 {
 		return nil, fmt.Errorf("config: SQL_ROW_CAP: must be positive")
 	}
-	return &Service{sqldb: bdb.DB, repo: repo, schema: schema, log: log.Named("sqlconsole"),
+	return &Service{pool: pool, repo: repo, schema: schema, log: log.Named("sqlconsole"),
 		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap}}, nil
 }
 
@@ -101,14 +98,14 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 			args = append(args, v)
 		}
 	}
-	conn, err := s.sqldb.Conn(ctx)
+	conn, err := s.pool.Conn(ctx)
 	if err != nil {
-		return nil, db.Err(err)
+		return nil, err
 	}
-	defer conn.Close()
-	res, err := s.runner.run(ctx, conn, stmts, args, in.ReadOnly)
+	res, err := s.runner.run(ctx, conn.Conn, stmts, args, in.ReadOnly)
 	if err != nil {
-		// The connection broke: database/sql drops it from the pool.
+		// The connection broke.
+		Drop(conn)
 		return nil, db.Err(err)
 	}
 	if res.wrote {
@@ -122,10 +119,26 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 		e := res.Error
 		h.Error = &e
 	}
-	if err := s.repo.AddHistory(context.WithoutCancel(ctx), h); err != nil {
+	s.record(ctx, conn, h)
+	return res, nil
+}
+
+// record resets the run's connection and writes h on it (a clean session:
+// the script may have made it read-only, or its statements time out), or on
+// a fresh connection of the console's pool when the reset dropped it. The
+// connection goes back to the pool either way.
+func (s *Service) record(ctx context.Context, conn bun.Conn, h *HistoryEntry) {
+	if !s.pool.Reset(ctx, conn) {
+		var err error
+		if conn, err = s.pool.Conn(ctx); err != nil {
+			s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
+			return
+		}
+	}
+	defer conn.Close()
+	if err := s.repo.On(conn).AddHistory(context.WithoutCancel(ctx), h); err != nil {
 		s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
 	}
-	return res, nil
 }
 
 // Snippets lists the caller's own and all shared snippets.

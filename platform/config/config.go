@@ -44,8 +44,10 @@ type Config struct {
 	DBConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
 	DBDialTimeout     time.Duration `env:"DB_DIAL_TIMEOUT" envDefault:"2s"`
 	DBReadTimeout     time.Duration `env:"DB_READ_TIMEOUT" envDefault:"60s"`
-	DBStartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"10s"`
-	MigrateOnStart    bool          `env:"MIGRATE_ON_START" envDefault:"true"`
+	// DBAcquireTimeout bounds a wait for a free pool connection.
+	DBAcquireTimeout time.Duration `env:"DB_ACQUIRE_TIMEOUT" envDefault:"2s"`
+	DBStartTimeout   time.Duration `env:"DB_START_TIMEOUT" envDefault:"10s"`
+	MigrateOnStart   bool          `env:"MIGRATE_ON_START" envDefault:"true"`
 
 	MemcachedAddr    string        `env:"MEMCACHED_ADDR" envDefault:"localhost:11211"`
 	MemcachedTimeout time.Duration `env:"MEMCACHED_TIMEOUT" envDefault:"100ms"`
@@ -76,6 +78,8 @@ type Config struct {
 	// tables (modules/tables, modules/sqlconsole): the SQL console's limits.
 	SQLStatementTimeout time.Duration `env:"SQL_STATEMENT_TIMEOUT" envDefault:"30s"`
 	SQLRowCap           int           `env:"SQL_ROW_CAP" envDefault:"10000"`
+	// SQLConsoleMaxConns sizes the console's own pool, apart from the API's.
+	SQLConsoleMaxConns int `env:"SQL_CONSOLE_MAX_CONNS" envDefault:"4"`
 
 	// files (modules/files): signed URL lifetimes and the storage janitor.
 	SignedURLTTL           time.Duration `env:"SIGNED_URL_TTL" envDefault:"1h"`
@@ -185,6 +189,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DBMaxIdleConns < 0 {
 		bad("DB_MAX_IDLE_CONNS", "must not be negative")
+	}
+	if c.DBAcquireTimeout <= 0 {
+		bad("DB_ACQUIRE_TIMEOUT", "must be positive")
+	}
+	if c.SQLConsoleMaxConns <= 0 {
+		bad("SQL_CONSOLE_MAX_CONNS", "must be positive")
 	}
 	if c.CacheTTL <= 0 {
 		bad("CACHE_TTL", "must be positive seconds")

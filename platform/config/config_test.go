@@ -55,6 +55,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"MAX_UPLOAD_BYTES":      "0",
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
+		"DB_ACQUIRE_TIMEOUT":    "0s",
+		"SQL_CONSOLE_MAX_CONNS": "0",
 	}
 	for name, val := range cases {
 		env := base()

@@ -17,26 +17,58 @@ import (
 	"github.com/selfdb/selfdb/platform/config"
 )
 
-// Open connects to the configured database with explicit pool settings. It
-// does not ping; see Ping.
-func Open(cfg *config.Config) (*bun.DB, error) {
+// PoolOptions describe one connection pool.
+type PoolOptions struct {
+	// Name is the sessions' application_name (pg_stat_activity) and the
+	// pool's label in the metrics.
+	Name string
+	// MaxConns caps open connections; MaxIdle (0: MaxConns) those kept idle.
+	MaxConns, MaxIdle int
+	// ReadTimeout bounds every socket read and write (0: none): a Postgres
+	// that stops answering fails the statement, and the connection is
+	// dropped.
+	ReadTimeout time.Duration
+}
+
+// OpenPool connects to the configured database with explicit pool
+// settings. It does not ping; see Ping.
+func OpenPool(cfg *config.Config, o PoolOptions) (*bun.DB, error) {
 	dsn, err := config.NormalizeDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	connector := pgdriver.NewConnector(
+	opts := []pgdriver.Option{
 		pgdriver.WithDSN(dsn),
 		pgdriver.WithDialTimeout(cfg.DBDialTimeout),
-		pgdriver.WithReadTimeout(cfg.DBReadTimeout),
-		pgdriver.WithWriteTimeout(cfg.DBReadTimeout),
-		pgdriver.WithApplicationName("selfdb"),
-	)
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(cfg.MaxOpenConns())
-	sqldb.SetMaxIdleConns(cfg.MaxIdleConns())
+		pgdriver.WithReadTimeout(o.ReadTimeout),
+		pgdriver.WithWriteTimeout(o.ReadTimeout),
+		pgdriver.WithApplicationName(o.Name),
+	}
+	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
+	idle := o.MaxIdle
+	if idle <= 0 {
+		idle = o.MaxConns
+	}
+	sqldb.SetMaxOpenConns(o.MaxConns)
+	sqldb.SetMaxIdleConns(idle)
 	sqldb.SetConnMaxLifetime(cfg.DBConnMaxLifetime)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	return bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), nil
+}
+
+// LongPool is a pool for work that may run long (migrations waiting on
+// each other's lock, the CLI, the SQL console): DB_READ_TIMEOUT per round
+// trip.
+func LongPool(cfg *config.Config, name string, maxConns int) PoolOptions {
+	return PoolOptions{Name: name, MaxConns: maxConns, ReadTimeout: cfg.DBReadTimeout}
+}
+
+// Open connects a LongPool of DB_MAX_OPEN_CONNS connections: the server's
+// pool, the CLI's, tools' and tests'.
+func Open(cfg *config.Config) (*bun.DB, error) {
+	o := LongPool(cfg, "selfdb", cfg.MaxOpenConns())
+	o.MaxIdle = cfg.MaxIdleConns()
+	return OpenPool(cfg, o)
 }
 
 // Ping checks the database within timeout, retrying while it starts up.
@@ -98,4 +130,22 @@ func New(p Params) (*bun.DB, error) {
 		OnStop: func(context.Context) error { return db.Close() },
 	})
 	return db, nil
+}
+
+// Acquire takes one connection of d, for a caller that runs several
+// statements on one session, waiting at most wait (0: as long as ctx
+// allows): ErrBusy when none frees up in time. Closing the connection gives
+// it back. The connection is not tied to ctx once acquired.
+func Acquire(ctx context.Context, d *bun.DB, wait time.Duration) (bun.Conn, error) {
+	actx := ctx
+	if wait > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	conn, err := d.Conn(actx)
+	if err != nil {
+		return conn, Err(err)
+	}
+	return conn, nil
 }

@@ -18,6 +18,11 @@ import (
 var ErrUnavailable = apperr.Unavailable("database_unavailable", "Database unavailable, try again shortly").
 	WithHeader("Retry-After", "2")
 
+// ErrBusy is what callers see when no connection freed up in time: the pool
+// stayed full for DB_ACQUIRE_TIMEOUT, or the caller's deadline passed.
+var ErrBusy = apperr.Unavailable("database_busy", "Database busy, try again shortly").
+	WithHeader("Retry-After", "1")
+
 // ErrNoRows reports whether err is "no rows".
 func ErrNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
@@ -55,8 +60,9 @@ func Message(err error) string {
 
 // Err is the single place that turns a driver error into an apperr kind:
 // data the caller sent (unique, foreign key, not-null, check, bad value) is a
-// 4xx with the server's message; an unreachable database is 503; anything
-// else is Internal (the cause is logged, never shown). apperr errors and nil
+// 4xx with the server's message; an unreachable or silent database is 503
+// database_unavailable, a missed deadline 503 database_busy; anything else
+// is Internal (the cause is logged, never shown). apperr errors and nil
 // pass through.
 func Err(err error) error {
 	if err == nil {
@@ -70,8 +76,10 @@ func Err(err error) error {
 		return fromState(state, err)
 	}
 	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
+	// A deadline passes while waiting for a connection: the caller may
+	// try again.
 	if errors.Is(err, context.DeadlineExceeded) {
-		return apperr.Timeout("timeout", "The database did not answer in time").Wrap(err)
+		return ErrBusy.Wrap(err)
 	}
 	if IsConnectionError(err) {
 		return ErrUnavailable.Wrap(err)
