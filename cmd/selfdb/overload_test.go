@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
@@ -105,7 +107,7 @@ func TestConcurrentLoadNeverHangs(t *testing.T) {
 	const pool = 2
 	a := testkit.Start(t, testkit.With(modules), testkit.Env(
 		"DB_MAX_OPEN_CONNS", fmt.Sprint(pool), "SQL_CONSOLE_MAX_CONNS", fmt.Sprint(pool),
-		"DB_ACQUIRE_TIMEOUT", "1s"))
+		"DB_ACQUIRE_TIMEOUT", "1s", "DB_QUERY_TIMEOUT", "2s"))
 	w := setUp(t, a, "load")
 	groups := []testkit.Req{
 		{Method: "POST", Path: "/api/v1/sql/query", Token: w.su, Body: map[string]any{"query": "SELECT pg_sleep(0.6)"}},
@@ -120,6 +122,9 @@ func TestConcurrentLoadNeverHangs(t *testing.T) {
 	for range 3 * pool {
 		reqs = append(reqs, groups...)
 	}
+	// A request's database work ends within DB_ACQUIRE_TIMEOUT +
+	// DB_QUERY_TIMEOUT (3 s); a console run within DB_ACQUIRE_TIMEOUT plus its
+	// statements.
 	var ok, busy int
 	for _, r := range burst(t, a, reqs, 15*time.Second) {
 		switch {
@@ -141,5 +146,57 @@ func TestConcurrentLoadNeverHangs(t *testing.T) {
 	a.Do(t, testkit.Req{Method: "GET", Path: "/api/v1/tables/" + w.table + "/data"}).Expect(t, 200)
 	if r := a.Do(t, groups[0]).Expect(t, 200).Map(t); r["success"] != true {
 		t.Fatalf("console after the burst: %v", r)
+	}
+}
+
+// With Postgres hung (connections open, nothing answers), a table read, a
+// login and a users/me whose user is not cached each answer 503 with
+// Retry-After shortly after DB_QUERY_TIMEOUT (not after DB_READ_TIMEOUT,
+// 60 s), and answer normally once Postgres does again.
+func TestHungPostgresFailsFast(t *testing.T) {
+	target, err := url.Parse(testkit.DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testkit.StartProxy(t, target.Host)
+	viaProxy := *target
+	viaProxy.Host = proxy.Addr
+	const queryTimeout = time.Second
+	a := testkit.Start(t, testkit.With(modules), testkit.Env(
+		"DATABASE_URL", viaProxy.String(), "DB_QUERY_TIMEOUT", queryTimeout.String(), "DB_ACQUIRE_TIMEOUT", "1s"))
+	w := setUp(t, a, "hang")
+	reqs := []testkit.Req{
+		{Method: "GET", Path: "/api/v1/tables/" + w.table + "/data"},
+		{Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": w.email, "password": w.pass}},
+		{Method: "GET", Path: "/api/v1/users/me", Token: w.user},
+	}
+	for _, r := range reqs {
+		a.Do(t, r).Expect(t, 200)
+	}
+	a.Cache.Invalidate(auth.UserCacheKey(a.Cache, w.userID))
+
+	proxy.Hang()
+	for _, r := range burst(t, a, reqs, 3*queryTimeout+2*time.Second) {
+		if r.err != nil || r.status != http.StatusServiceUnavailable || r.retry == "" || !strings.Contains(r.body, `"code":"database_`) {
+			t.Errorf("%s %s with Postgres hung: %d %q %s %v, want 503 with Retry-After", r.req.Method, r.req.Path, r.status, r.retry, r.body, r.err)
+		}
+		if r.took > 3*queryTimeout {
+			t.Errorf("%s %s with Postgres hung answered after %s, want about %s", r.req.Method, r.req.Path, r.took.Round(time.Millisecond), queryTimeout)
+		}
+	}
+
+	proxy.Heal()
+	for _, r := range reqs {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := a.Do(t, r)
+			if got.Status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s %s after Postgres answers again: %s", r.Method, r.Path, got)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }

@@ -98,6 +98,10 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 			args = append(args, v)
 		}
 	}
+	// The console's own limits bound a run (DB_ACQUIRE_TIMEOUT for its
+	// connection, SQL_STATEMENT_TIMEOUT per statement, DB_READ_TIMEOUT per
+	// round trip), not the API request's database deadline.
+	ctx = context.WithoutCancel(ctx)
 	conn, err := s.pool.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -136,7 +140,7 @@ func (s *Service) record(ctx context.Context, conn bun.Conn, h *HistoryEntry) {
 		}
 	}
 	defer conn.Close()
-	if err := s.repo.On(conn).AddHistory(context.WithoutCancel(ctx), h); err != nil {
+	if err := s.repo.On(conn).AddHistory(ctx, h); err != nil {
 		s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
 	}
 }

@@ -56,6 +56,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
 		"DB_ACQUIRE_TIMEOUT":    "0s",
+		"DB_QUERY_TIMEOUT":      "500us",
 		"SQL_CONSOLE_MAX_CONNS": "0",
 	}
 	for name, val := range cases {

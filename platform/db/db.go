@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,9 @@ type PoolOptions struct {
 	// that stops answering fails the statement, and the connection is
 	// dropped.
 	ReadTimeout time.Duration
+	// StatementTimeout is the sessions' statement_timeout (0: the server's):
+	// Postgres cancels a statement that runs past it.
+	StatementTimeout time.Duration
 }
 
 // OpenPool connects to the configured database with explicit pool
@@ -44,6 +48,16 @@ func OpenPool(cfg *config.Config, o PoolOptions) (*bun.DB, error) {
 		pgdriver.WithWriteTimeout(o.ReadTimeout),
 		pgdriver.WithApplicationName(o.Name),
 	}
+	if o.StatementTimeout > 0 {
+		// Added to the DSN's own parameters (WithConnParams would replace them).
+		ms := strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+		opts = append(opts, func(c *pgdriver.Config) {
+			if c.ConnParams == nil {
+				c.ConnParams = map[string]any{}
+			}
+			c.ConnParams["statement_timeout"] = ms
+		})
+	}
 	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
 	idle := o.MaxIdle
 	if idle <= 0 {
@@ -56,15 +70,26 @@ func OpenPool(cfg *config.Config, o PoolOptions) (*bun.DB, error) {
 	return bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), nil
 }
 
+// APIPool is the pool every request shares (DB_MAX_OPEN_CONNS): each
+// statement is bounded by DB_QUERY_TIMEOUT on the server (statement_timeout)
+// and, a quarter later, on the socket, so a hung Postgres fails requests
+// fast instead of holding them for DB_READ_TIMEOUT.
+func APIPool(cfg *config.Config) PoolOptions {
+	return PoolOptions{
+		Name: "selfdb", MaxConns: cfg.MaxOpenConns(), MaxIdle: cfg.MaxIdleConns(),
+		ReadTimeout: cfg.DBQueryTimeout + cfg.DBQueryTimeout/4, StatementTimeout: cfg.DBQueryTimeout,
+	}
+}
+
 // LongPool is a pool for work that may run long (migrations waiting on
 // each other's lock, the CLI, the SQL console): DB_READ_TIMEOUT per round
-// trip.
+// trip and no statement_timeout of its own.
 func LongPool(cfg *config.Config, name string, maxConns int) PoolOptions {
 	return PoolOptions{Name: name, MaxConns: maxConns, ReadTimeout: cfg.DBReadTimeout}
 }
 
-// Open connects a LongPool of DB_MAX_OPEN_CONNS connections: the server's
-// pool, the CLI's, tools' and tests'.
+// Open connects a LongPool of DB_MAX_OPEN_CONNS connections: for the CLI,
+// tools and tests. The server's own pool is New's (APIPool).
 func Open(cfg *config.Config) (*bun.DB, error) {
 	o := LongPool(cfg, "selfdb", cfg.MaxOpenConns())
 	o.MaxIdle = cfg.MaxIdleConns()
@@ -100,11 +125,12 @@ type Params struct {
 	Registry  *prometheus.Registry
 }
 
-// New opens the database for the Fx app: it pings at start (bounded by
-// DB_START_TIMEOUT), applies migrations when MIGRATE_ON_START is set, and
-// closes the pool at stop.
+// New opens the API pool for the Fx app: it pings at start (bounded by
+// DB_START_TIMEOUT), applies migrations when MIGRATE_ON_START is set (on a
+// pool of their own: waiting for another instance's migration lock must not
+// run into DB_QUERY_TIMEOUT), and closes the pool at stop.
 func New(p Params) (*bun.DB, error) {
-	db, err := Open(p.Config)
+	db, err := OpenPool(p.Config, APIPool(p.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +143,7 @@ func New(p Params) (*bun.DB, error) {
 				return err
 			}
 			if p.Config.MigrateOnStart {
-				applied, err := Migrate(ctx, db)
+				applied, err := migrateOnStart(ctx, p.Config)
 				if err != nil {
 					return fmt.Errorf("migrations: %w", err)
 				}
@@ -130,6 +156,17 @@ func New(p Params) (*bun.DB, error) {
 		OnStop: func(context.Context) error { return db.Close() },
 	})
 	return db, nil
+}
+
+// migrateOnStart applies pending migrations on a short-lived LongPool; two
+// connections: one holds the advisory lock while the other migrates.
+func migrateOnStart(ctx context.Context, cfg *config.Config) ([]string, error) {
+	mdb, err := OpenPool(cfg, LongPool(cfg, "selfdb-migrate", 2))
+	if err != nil {
+		return nil, err
+	}
+	defer mdb.Close()
+	return Migrate(ctx, mdb)
 }
 
 // Acquire takes one connection of d, for a caller that runs several

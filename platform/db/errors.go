@@ -19,7 +19,8 @@ var ErrUnavailable = apperr.Unavailable("database_unavailable", "Database unavai
 	WithHeader("Retry-After", "2")
 
 // ErrBusy is what callers see when no connection freed up in time: the pool
-// stayed full for DB_ACQUIRE_TIMEOUT, or the caller's deadline passed.
+// stayed full for DB_ACQUIRE_TIMEOUT, or the request's database deadline
+// (config.DBRequestTimeout) passed.
 var ErrBusy = apperr.Unavailable("database_busy", "Database busy, try again shortly").
 	WithHeader("Retry-After", "1")
 
@@ -76,9 +77,10 @@ func Err(err error) error {
 		return fromState(state, err)
 	}
 	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
-	// A deadline passes while waiting for a connection: the caller may
-	// try again.
-	if errors.Is(err, context.DeadlineExceeded) {
+	// A deadline passes while waiting for a connection, or database/sql
+	// ends a transaction whose deadline passed (ErrTxDone at its next use):
+	// either way the caller may try again.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrTxDone) {
 		return ErrBusy.Wrap(err)
 	}
 	if IsConnectionError(err) {

@@ -153,6 +153,16 @@ func TestErrContextDeadline(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("Acquire waited %s, want about 50ms", took)
 	}
+	// A transaction that database/sql already ended (as it does when the
+	// transaction's deadline passes) is busy too.
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback()
+	if err := tx.Commit(); !errors.Is(err, sql.ErrTxDone) || !errors.Is(db.Err(err), db.ErrBusy) {
+		t.Fatalf("Err(%v) = %v, want database_busy", err, db.Err(err))
+	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
