@@ -323,6 +323,10 @@ func (s *Service) AuthorizeUpload(ctx context.Context, bucketName, object, expir
 	if !buckets.ValidName(bucketName) || !ValidObjectName(object) {
 		return nil, ErrInvalidName
 	}
+	// Uploads stream for minutes, so their requests carry no database
+	// deadline (httpserver): their database calls take one each.
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DBRequestTimeout())
+	defer cancel()
 	b, err := s.buckets.GetByName(ctx, bucketName)
 	if errors.Is(err, buckets.ErrNotFound) {
 		// No bucket, so no signature can be valid; say nothing more.
@@ -367,7 +371,9 @@ func (s *Service) Upload(ctx context.Context, t *UploadTarget, body io.Reader, c
 	}
 	sum := stored.SHA256
 	f.Size, f.ChecksumSHA256, f.Status = stored.Size, &sum, StatusReady
-	ok, err := s.repo.MarkReady(context.WithoutCancel(ctx), &f)
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.DBRequestTimeout())
+	ok, err := s.repo.MarkReady(mctx, &f)
+	cancel()
 	if err != nil || !ok {
 		// The row vanished (bucket or file deleted, janitor) or the database
 		// failed: the bytes must not outlive it.

@@ -20,8 +20,15 @@
 // before it runs (savepoints are fine), and a read_only run takes its
 // snapshot first, so SET TRANSACTION READ WRITE cannot undo it.
 //
+// Connections: runs use the console's own Pool (SQL_CONSOLE_MAX_CONNS, round
+// trips bounded by DB_READ_TIMEOUT), never the API's, and wait for one at most
+// DB_ACQUIRE_TIMEOUT (503 database_busy). After each run the session is reset
+// (DISCARD ALL), or the connection dropped when that fails, so what a script
+// leaves behind (SET, LISTEN, temporary tables, advisory locks) reaches no
+// other run; the history row is then written on that clean connection.
+//
 // Tables: selfdb.sql_snippets, selfdb.sql_history (deleted with the user via
 // users.OwnedData).
 //
-// Error codes: snippet_not_found, validation_failed.
+// Error codes: snippet_not_found, validation_failed, database_busy.
 package sqlconsole

@@ -10,10 +10,13 @@ import (
 )
 
 // Repository stores snippets and history.
-type Repository struct{ db *bun.DB }
+type Repository struct{ db bun.IDB }
 
 // NewRepository wraps the database.
 func NewRepository(d *bun.DB) *Repository { return &Repository{db: d} }
+
+// On returns a repository running on d (a console connection).
+func (r *Repository) On(d bun.IDB) *Repository { return &Repository{db: d} }
 
 // AddHistory records a run.
 func (r *Repository) AddHistory(ctx context.Context, h *HistoryEntry) error {

@@ -3,7 +3,6 @@ package sqlconsole
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,7 +22,7 @@ import (
 // Service runs console scripts and keeps snippets and history. Every method
 // is for superusers (the routes guard it).
 type Service struct {
-	sqldb  *sql.DB
+	pool   *Pool
 	repo   *Repository
 	events *events.Log
 	bus    *events.Bus
@@ -31,18 +30,16 @@ type Service struct {
 	log    *zap.Logger
 }
 
-// NewService builds the service from the SQL_* settings.
-func NewService(bdb *bun.DB, repo *Repository, log *events.Log, bus *events.Bus, cfg *config.Config, logger *zap.Logger) (*Service, error) {
+// NewService builds the service from the SQL_* settings; console runs use
+// pool, never the API's.
+func NewService(pool *Pool, repo *Repository, log *events.Log, bus *events.Bus, cfg *config.Config, logger *zap.Logger) (*Service, error) {
 	if cfg.SQLStatementTimeout <= 0 {
 		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT: must be positive")
-	}
-	if cfg.DBReadTimeout > 0 && cfg.SQLStatementTimeout >= cfg.DBReadTimeout {
-		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT (%s) must be below DB_READ_TIMEOUT (%s)", cfg.SQLStatementTimeout, cfg.DBReadTimeout)
 	}
 	if cfg.SQLRowCap <= 0 {
 		return nil, fmt.Errorf("config: SQL_ROW_CAP: must be positive")
 	}
-	return &Service{sqldb: bdb.DB, repo: repo, events: log, bus: bus, log: logger.Named("sqlconsole"),
+	return &Service{pool: pool, repo: repo, events: log, bus: bus, log: logger.Named("sqlconsole"),
 		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap}}, nil
 }
 
@@ -98,14 +95,18 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 			args = append(args, v)
 		}
 	}
-	conn, err := s.sqldb.Conn(ctx)
+	// The console's own limits bound a run (DB_ACQUIRE_TIMEOUT for its
+	// connection, SQL_STATEMENT_TIMEOUT per statement, DB_READ_TIMEOUT per
+	// round trip), not the API request's database deadline.
+	ctx = context.WithoutCancel(ctx)
+	conn, err := s.pool.Conn(ctx)
 	if err != nil {
-		return nil, db.Err(err)
+		return nil, err
 	}
-	defer conn.Close()
-	res, err := s.runner.run(ctx, conn, stmts, args, in.ReadOnly)
+	res, err := s.runner.run(ctx, conn.Conn, stmts, args, in.ReadOnly)
 	if err != nil {
-		// The connection broke: database/sql drops it from the pool.
+		// The connection broke.
+		Drop(conn)
 		return nil, db.Err(err)
 	}
 	if res.wrote {
@@ -123,10 +124,26 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 		e := res.Error
 		h.Error = &e
 	}
-	if err := s.repo.AddHistory(context.WithoutCancel(ctx), h); err != nil {
+	s.record(ctx, conn, h)
+	return res, nil
+}
+
+// record resets the run's connection and writes h on it (a clean session:
+// the script may have made it read-only, or its statements time out), or on
+// a fresh connection of the console's pool when the reset dropped it. The
+// connection goes back to the pool either way.
+func (s *Service) record(ctx context.Context, conn bun.Conn, h *HistoryEntry) {
+	if !s.pool.Reset(ctx, conn) {
+		var err error
+		if conn, err = s.pool.Conn(ctx); err != nil {
+			s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
+			return
+		}
+	}
+	defer conn.Close()
+	if err := s.repo.On(conn).AddHistory(ctx, h); err != nil {
 		s.log.Warn("sqlconsole: history not recorded", zap.Error(err))
 	}
-	return res, nil
 }
 
 // Snippets lists the caller's own and all shared snippets.

@@ -48,9 +48,16 @@ type Config struct {
 	DBMaxIdleConns    int           `env:"DB_MAX_IDLE_CONNS"`
 	DBConnMaxLifetime time.Duration `env:"DB_CONN_MAX_LIFETIME" envDefault:"30m"`
 	DBDialTimeout     time.Duration `env:"DB_DIAL_TIMEOUT" envDefault:"2s"`
-	DBReadTimeout     time.Duration `env:"DB_READ_TIMEOUT" envDefault:"60s"`
-	DBStartTimeout    time.Duration `env:"DB_START_TIMEOUT" envDefault:"10s"`
-	MigrateOnStart    bool          `env:"MIGRATE_ON_START" envDefault:"true"`
+	// DBReadTimeout bounds one round trip of the connections that may run
+	// long: the SQL console's, migrations' and the CLI's.
+	DBReadTimeout time.Duration `env:"DB_READ_TIMEOUT" envDefault:"60s"`
+	// DBAcquireTimeout bounds a request's wait for a free pool connection.
+	DBAcquireTimeout time.Duration `env:"DB_ACQUIRE_TIMEOUT" envDefault:"2s"`
+	// DBQueryTimeout bounds one statement of an API request (Postgres'
+	// statement_timeout, and how long the server waits for an answer).
+	DBQueryTimeout time.Duration `env:"DB_QUERY_TIMEOUT" envDefault:"5s"`
+	DBStartTimeout time.Duration `env:"DB_START_TIMEOUT" envDefault:"10s"`
+	MigrateOnStart bool          `env:"MIGRATE_ON_START" envDefault:"true"`
 
 	MemcachedAddr    string        `env:"MEMCACHED_ADDR" envDefault:"localhost:11211"`
 	MemcachedTimeout time.Duration `env:"MEMCACHED_TIMEOUT" envDefault:"100ms"`
@@ -81,6 +88,8 @@ type Config struct {
 	// tables (modules/tables, modules/sqlconsole): the SQL console's limits.
 	SQLStatementTimeout time.Duration `env:"SQL_STATEMENT_TIMEOUT" envDefault:"30s"`
 	SQLRowCap           int           `env:"SQL_ROW_CAP" envDefault:"10000"`
+	// SQLConsoleMaxConns sizes the console's own pool, apart from the API's.
+	SQLConsoleMaxConns int `env:"SQL_CONSOLE_MAX_CONNS" envDefault:"4"`
 
 	// files (modules/files): signed URL lifetimes and the storage janitor.
 	SignedURLTTL           time.Duration `env:"SIGNED_URL_TTL" envDefault:"1h"`
@@ -211,6 +220,15 @@ func (c *Config) Validate() error {
 	}
 	if c.DBMaxIdleConns < 0 {
 		bad("DB_MAX_IDLE_CONNS", "must not be negative")
+	}
+	if c.DBAcquireTimeout <= 0 {
+		bad("DB_ACQUIRE_TIMEOUT", "must be positive")
+	}
+	if c.DBQueryTimeout < time.Millisecond {
+		bad("DB_QUERY_TIMEOUT", "must be at least 1ms")
+	}
+	if c.SQLConsoleMaxConns <= 0 {
+		bad("SQL_CONSOLE_MAX_CONNS", "must be positive")
 	}
 	if c.CacheTTL <= 0 {
 		bad("CACHE_TTL", "must be positive seconds")
@@ -355,6 +373,11 @@ func (c *Config) MaxIdleConns() int {
 	}
 	return c.MaxOpenConns()
 }
+
+// DBRequestTimeout bounds the database work of one API request: waiting
+// for a connection, then its statements. Requests get it as their
+// context's deadline (streamed uploads bound their database calls with it).
+func (c *Config) DBRequestTimeout() time.Duration { return c.DBAcquireTimeout + c.DBQueryTimeout }
 
 // CacheTTLDuration is CACHE_TTL as a duration.
 func (c *Config) CacheTTLDuration() time.Duration { return time.Duration(c.CacheTTL) * time.Second }

@@ -57,6 +57,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
 		"FILES_PUBLIC_URL":      "files.example.com",
+		"DB_ACQUIRE_TIMEOUT":    "0s",
+		"DB_QUERY_TIMEOUT":      "500us",
+		"SQL_CONSOLE_MAX_CONNS": "0",
 	}
 	for name, val := range cases {
 		env := base()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,27 +27,83 @@ import (
 // 1 MiB on 4 cores) of resident memory.
 const readBufferSize = 64 << 10
 
-// Open connects to the configured database with explicit pool settings. It
-// does not ping; see Ping.
-func Open(cfg *config.Config) (*bun.DB, error) {
+// PoolOptions describe one connection pool.
+type PoolOptions struct {
+	// Name is the sessions' application_name (pg_stat_activity) and the
+	// pool's label in the metrics.
+	Name string
+	// MaxConns caps open connections; MaxIdle (0: MaxConns) those kept idle.
+	MaxConns, MaxIdle int
+	// ReadTimeout bounds every socket read and write (0: none): a Postgres
+	// that stops answering fails the statement, and the connection is
+	// dropped.
+	ReadTimeout time.Duration
+	// StatementTimeout is the sessions' statement_timeout (0: the server's):
+	// Postgres cancels a statement that runs past it.
+	StatementTimeout time.Duration
+}
+
+// OpenPool connects to the configured database with explicit pool
+// settings. It does not ping; see Ping.
+func OpenPool(cfg *config.Config, o PoolOptions) (*bun.DB, error) {
 	dsn, err := config.NormalizeDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
-	connector := pgdriver.NewConnector(
+	opts := []pgdriver.Option{
 		pgdriver.WithDSN(dsn),
 		pgdriver.WithDialTimeout(cfg.DBDialTimeout),
-		pgdriver.WithReadTimeout(cfg.DBReadTimeout),
-		pgdriver.WithWriteTimeout(cfg.DBReadTimeout),
-		pgdriver.WithApplicationName("selfdb"),
+		pgdriver.WithReadTimeout(o.ReadTimeout),
+		pgdriver.WithWriteTimeout(o.ReadTimeout),
+		pgdriver.WithApplicationName(o.Name),
 		pgdriver.WithBufferSize(readBufferSize),
-	)
-	sqldb := sql.OpenDB(connector)
-	sqldb.SetMaxOpenConns(cfg.MaxOpenConns())
-	sqldb.SetMaxIdleConns(cfg.MaxIdleConns())
+	}
+	if o.StatementTimeout > 0 {
+		// Added to the DSN's own parameters (WithConnParams would replace them).
+		ms := strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+		opts = append(opts, func(c *pgdriver.Config) {
+			if c.ConnParams == nil {
+				c.ConnParams = map[string]any{}
+			}
+			c.ConnParams["statement_timeout"] = ms
+		})
+	}
+	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
+	idle := o.MaxIdle
+	if idle <= 0 {
+		idle = o.MaxConns
+	}
+	sqldb.SetMaxOpenConns(o.MaxConns)
+	sqldb.SetMaxIdleConns(idle)
 	sqldb.SetConnMaxLifetime(cfg.DBConnMaxLifetime)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	return bun.NewDB(sqldb, pgdialect.New(), bun.WithDiscardUnknownColumns()), nil
+}
+
+// APIPool is the pool every request shares (DB_MAX_OPEN_CONNS): each
+// statement is bounded by DB_QUERY_TIMEOUT on the server (statement_timeout)
+// and, a quarter later, on the socket, so a hung Postgres fails requests
+// fast instead of holding them for DB_READ_TIMEOUT.
+func APIPool(cfg *config.Config) PoolOptions {
+	return PoolOptions{
+		Name: "selfdb", MaxConns: cfg.MaxOpenConns(), MaxIdle: cfg.MaxIdleConns(),
+		ReadTimeout: cfg.DBQueryTimeout + cfg.DBQueryTimeout/4, StatementTimeout: cfg.DBQueryTimeout,
+	}
+}
+
+// LongPool is a pool for work that may run long (migrations waiting on
+// each other's lock, the CLI, the SQL console): DB_READ_TIMEOUT per round
+// trip and no statement_timeout of its own.
+func LongPool(cfg *config.Config, name string, maxConns int) PoolOptions {
+	return PoolOptions{Name: name, MaxConns: maxConns, ReadTimeout: cfg.DBReadTimeout}
+}
+
+// Open connects a LongPool of DB_MAX_OPEN_CONNS connections: for the CLI,
+// tools and tests. The server's own pool is New's (APIPool).
+func Open(cfg *config.Config) (*bun.DB, error) {
+	o := LongPool(cfg, "selfdb", cfg.MaxOpenConns())
+	o.MaxIdle = cfg.MaxIdleConns()
+	return OpenPool(cfg, o)
 }
 
 // Ping checks the database within timeout, retrying while it starts up.
@@ -78,11 +135,12 @@ type Params struct {
 	Registry  *prometheus.Registry
 }
 
-// New opens the database for the Fx app: it pings at start (bounded by
-// DB_START_TIMEOUT), applies migrations when MIGRATE_ON_START is set, and
-// closes the pool at stop.
+// New opens the API pool for the Fx app: it pings at start (bounded by
+// DB_START_TIMEOUT), applies migrations when MIGRATE_ON_START is set (on a
+// pool of their own: waiting for another instance's migration lock must not
+// run into DB_QUERY_TIMEOUT), and closes the pool at stop.
 func New(p Params) (*bun.DB, error) {
-	db, err := Open(p.Config)
+	db, err := OpenPool(p.Config, APIPool(p.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +153,7 @@ func New(p Params) (*bun.DB, error) {
 				return err
 			}
 			if p.Config.MigrateOnStart {
-				applied, err := Migrate(ctx, db)
+				applied, err := migrateOnStart(ctx, p.Config)
 				if err != nil {
 					return fmt.Errorf("migrations: %w", err)
 				}
@@ -108,4 +166,33 @@ func New(p Params) (*bun.DB, error) {
 		OnStop: func(context.Context) error { return db.Close() },
 	})
 	return db, nil
+}
+
+// migrateOnStart applies pending migrations on a short-lived LongPool; two
+// connections: one holds the advisory lock while the other migrates.
+func migrateOnStart(ctx context.Context, cfg *config.Config) ([]string, error) {
+	mdb, err := OpenPool(cfg, LongPool(cfg, "selfdb-migrate", 2))
+	if err != nil {
+		return nil, err
+	}
+	defer mdb.Close()
+	return Migrate(ctx, mdb)
+}
+
+// Acquire takes one connection of d, for a caller that runs several
+// statements on one session, waiting at most wait (0: as long as ctx
+// allows): ErrBusy when none frees up in time. Closing the connection gives
+// it back. The connection is not tied to ctx once acquired.
+func Acquire(ctx context.Context, d *bun.DB, wait time.Duration) (bun.Conn, error) {
+	actx := ctx
+	if wait > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	conn, err := d.Conn(actx)
+	if err != nil {
+		return conn, Err(err)
+	}
+	return conn, nil
 }

@@ -13,6 +13,15 @@
 // with_check_option_violation, program_limit_exceeded,
 // read_only_transaction, raised_exception, database_message_too_long (400);
 // insufficient_privilege (403); undefined_table (404);
-// database_unavailable, lock_not_available (503); statement_timeout,
-// timeout (504); internal (500, logged).
+// database_unavailable, database_busy, lock_not_available (503);
+// statement_timeout, timeout (504); internal (500, logged).
+//
+// Pools: the API's (APIPool, DB_MAX_OPEN_CONNS) bounds every statement by
+// DB_QUERY_TIMEOUT, on the server and on the socket; LongPool serves work
+// that may run long (migrations, the CLI, the SQL console's own pool) with
+// DB_READ_TIMEOUT per round trip. Waiting for a connection is bounded by the
+// caller's context (requests carry a database deadline, see httpserver),
+// and by DB_ACQUIRE_TIMEOUT in Acquire and Gate: ErrBusy (503
+// database_busy, Retry-After). A Postgres that cannot be reached or does not
+// answer is ErrUnavailable (503 database_unavailable, Retry-After).
 package db

@@ -18,6 +18,12 @@ import (
 var ErrUnavailable = apperr.Unavailable("database_unavailable", "Database unavailable, try again shortly").
 	WithHeader("Retry-After", "2")
 
+// ErrBusy is what callers see when no connection freed up in time: the pool
+// stayed full for DB_ACQUIRE_TIMEOUT, or the request's database deadline
+// (config.DBRequestTimeout) passed.
+var ErrBusy = apperr.Unavailable("database_busy", "Database busy, try again shortly").
+	WithHeader("Retry-After", "1")
+
 // ErrNoRows reports whether err is "no rows".
 func ErrNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
@@ -62,8 +68,9 @@ var ErrMessageTooLong = apperr.Invalid("database_message_too_long",
 
 // Err is the single place that turns a driver error into an apperr kind:
 // data the caller sent (unique, foreign key, not-null, check, bad value) is a
-// 4xx with the server's message; an unreachable database is 503; anything
-// else is Internal (the cause is logged, never shown). apperr errors and nil
+// 4xx with the server's message; an unreachable or silent database is 503
+// database_unavailable, a missed deadline 503 database_busy; anything else
+// is Internal (the cause is logged, never shown). apperr errors and nil
 // pass through.
 func Err(err error) error {
 	if err == nil {
@@ -80,8 +87,11 @@ func Err(err error) error {
 		return ErrMessageTooLong.Wrap(err)
 	}
 	// Before IsConnectionError: context.DeadlineExceeded is a net.Error too.
-	if errors.Is(err, context.DeadlineExceeded) {
-		return apperr.Timeout("timeout", "The database did not answer in time").Wrap(err)
+	// A deadline passes while waiting for a connection, or database/sql
+	// ends a transaction whose deadline passed (ErrTxDone at its next use):
+	// either way the caller may try again.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrTxDone) {
+		return ErrBusy.Wrap(err)
 	}
 	if IsConnectionError(err) {
 		return ErrUnavailable.Wrap(err)

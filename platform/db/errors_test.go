@@ -128,9 +128,10 @@ func TestErrPassThroughAndNoRows(t *testing.T) {
 	}
 }
 
-// Waiting past the caller's deadline for a pooled connection is a timeout
-// (504), not the database being unreachable; a query cut by its deadline
-// is never a 500, and the pool stays usable.
+// Waiting past the caller's deadline for a pooled connection is 503
+// database_busy with Retry-After (the caller may try again), not the
+// database being unreachable; a query cut by its deadline is never a 500,
+// and the pool stays usable.
 func TestErrContextDeadline(t *testing.T) {
 	d := testkit.OpenDB(t, testkit.DatabaseURL(), "DB_MAX_OPEN_CONNS", "1")
 	conn, err := d.Conn(context.Background()) // the pool's only connection
@@ -141,8 +142,27 @@ func TestErrContextDeadline(t *testing.T) {
 	defer cancel()
 	_, err = d.ExecContext(ctx, `SELECT 1`)
 	var ae *apperr.Error
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(db.Err(err), &ae) || ae.Kind != apperr.KindTimeout {
-		t.Fatalf("Err(%v) = %v, want a timeout", err, db.Err(err))
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(db.Err(err), &ae) ||
+		ae.Kind.Status() != http.StatusServiceUnavailable || ae.Code != "database_busy" || ae.Headers["Retry-After"] == "" {
+		t.Fatalf("Err(%v) = %v, want 503 database_busy with Retry-After", err, db.Err(err))
+	}
+	// Acquire gives up after its own wait, shorter than the caller's.
+	start := time.Now()
+	if _, err := db.Acquire(context.Background(), d, 50*time.Millisecond); !errors.Is(err, db.ErrBusy) {
+		t.Fatalf("Acquire on a full pool: %v, want database_busy", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Acquire waited %s, want about 50ms", took)
+	}
+	// A transaction that database/sql already ended (as it does when the
+	// transaction's deadline passes) is busy too.
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback()
+	if err := tx.Commit(); !errors.Is(err, sql.ErrTxDone) || !errors.Is(db.Err(err), db.ErrBusy) {
+		t.Fatalf("Err(%v) = %v, want database_busy", err, db.Err(err))
 	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)

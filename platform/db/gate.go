@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/selfdb/selfdb/platform/config"
 )
@@ -16,21 +17,36 @@ import (
 // Use it around one statement or one transaction on the hot paths; never
 // nest Enter (a caller holding a slot while waiting for another can
 // deadlock the pool).
-type Gate struct{ slots chan struct{} }
-
-// NewGate sizes the gate to the pool (DB_MAX_OPEN_CONNS).
-func NewGate(cfg *config.Config) *Gate {
-	return &Gate{slots: make(chan struct{}, cfg.MaxOpenConns())}
+type Gate struct {
+	slots chan struct{}
+	wait  time.Duration
 }
 
-// Enter waits for a free connection slot, or for ctx. Call the returned
-// function once the statement's rows are read (or the transaction ended).
+// NewGate sizes the gate to the pool (DB_MAX_OPEN_CONNS); a caller waits
+// for a slot at most DB_ACQUIRE_TIMEOUT, as for a connection.
+func NewGate(cfg *config.Config) *Gate {
+	return &Gate{slots: make(chan struct{}, cfg.MaxOpenConns()), wait: cfg.DBAcquireTimeout}
+}
+
+// Enter waits for a free connection slot, at most DB_ACQUIRE_TIMEOUT and
+// never past ctx: ErrBusy otherwise. Call the returned function once the
+// statement's rows are read (or the transaction ended).
 func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 	select {
 	case g.slots <- struct{}{}:
 		return g.leave, nil
+	default:
+	}
+	if g.wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.wait)
+		defer cancel()
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return g.leave, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, ErrBusy.Wrap(ctx.Err())
 	}
 }
 

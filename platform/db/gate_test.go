@@ -55,3 +55,32 @@ func TestGateIsFIFO(t *testing.T) {
 	}
 	held[1]()
 }
+
+// A caller waits for a slot at most DB_ACQUIRE_TIMEOUT, even with no
+// deadline of its own, and gets database_busy (503, Retry-After).
+func TestGateWaitIsBounded(t *testing.T) {
+	g := db.NewGate(&config.Config{DBMaxOpenConns: 1, DBAcquireTimeout: 50 * time.Millisecond})
+	leave, err := g.Enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := g.Enter(context.Background())
+		errc <- err
+	}()
+	select {
+	case err = <-errc:
+	case <-time.After(2 * time.Second):
+		leave() // lets the waiter in, so that its goroutine ends
+		t.Fatal("Enter on a full gate still waiting after 2s")
+	}
+	leave()
+	if !errors.Is(err, db.ErrBusy) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Enter on a full gate: %v, want database_busy", err)
+	}
+	if took := time.Since(start); took < 40*time.Millisecond || took > time.Second {
+		t.Errorf("Enter gave up after %s, want about 50ms", took)
+	}
+}

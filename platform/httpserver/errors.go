@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -9,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/selfdb/selfdb/platform/apperr"
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/logging"
 )
 
@@ -90,6 +92,11 @@ func (h *errorHandler) Handle(c *fiber.Ctx, err error) error {
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
 		ae = fromFiber(fe)
+	case errors.Is(err, context.DeadlineExceeded):
+		// The only deadline on a request is its database deadline
+		// (dbDeadline); code that gave up on it without db.Err (a cache
+		// loader's waiter) lands here.
+		ae = db.ErrBusy.Wrap(err)
 	default:
 		ae = apperr.Internal(err)
 	}

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/subtle"
 	"io"
 	"strconv"
@@ -220,5 +221,24 @@ func readAtMost(r io.Reader, limit int) (body []byte, tooLarge bool, err error) 
 		case rerr != nil:
 			return nil, false, rerr
 		}
+	}
+}
+
+// dbDeadline gives each request's context a deadline (DB_ACQUIRE_TIMEOUT +
+// DB_QUERY_TIMEOUT) so that its database work ends: database/sql waits for
+// a pool connection as long as the context allows, and Fiber's never ends.
+// Paths under a Streamer's prefixes (uploads streaming for minutes) are
+// left to their handlers, which bound their database calls themselves.
+func dbDeadline(d time.Duration, streamPrefixes []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		for _, p := range streamPrefixes {
+			if strings.HasPrefix(c.Path(), p) {
+				return c.Next()
+			}
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
 	}
 }

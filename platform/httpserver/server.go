@@ -75,6 +75,7 @@ func New(p Params) (*fiber.App, error) {
 		MaxAge:        86400,
 	}))
 	app.Use(bodyLimit(p.Config.BodyLimitBytes, p.Config.JSONBodyLimitBytes, streamPrefixes))
+	app.Use(dbDeadline(p.Config.DBRequestTimeout(), streamPrefixes))
 	app.Use(anonGate(p.Config.AnonKey, publicPrefixes))
 	app.Use(identity.Middleware(p.Resolver))
 
