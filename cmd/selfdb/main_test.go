@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/selfdb/selfdb/migrations"
+	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/testkit"
+	"go.uber.org/fx"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -159,4 +162,38 @@ func TestTwoInstancesStartOnEmptyDatabase(t *testing.T) {
 		return
 	}
 	testkit.MigratedOnce(t, testkit.OpenDB(t, dbURL))
+}
+
+// Every variable the product reads, the platform's and each module's
+// section (the config_sections group of the whole graph), is documented in
+// configs/selfdb.example.env with the same default.
+func TestExampleEnvDocumentsEveryModuleVariable(t *testing.T) {
+	var sections struct {
+		fx.In
+		All []config.Section `group:"config_sections"`
+	}
+	testkit.Start(t, testkit.With(modules, fx.Populate(&sections)))
+	b, err := os.ReadFile("../../configs/selfdb.example.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*)=(.*)$`).FindAllStringSubmatch(string(b), -1) {
+		documented[m[1]] = m[2]
+	}
+	if len(sections.All) == 0 {
+		t.Fatal("no module contributes a config section; the group is broken")
+	}
+	for _, s := range sections.All {
+		for _, v := range config.VariablesOf(s.Value) {
+			got, ok := documented[v.Name]
+			if !ok {
+				t.Errorf("%s (module %s) is not documented in configs/selfdb.example.env", v.Name, s.Name)
+				continue
+			}
+			if v.Default != "" && got != v.Default {
+				t.Errorf("%s: example says %q, code default is %q", v.Name, got, v.Default)
+			}
+		}
+	}
 }

@@ -26,6 +26,7 @@ const (
 	KindTimeout
 	KindInsufficientStorage
 	KindHeadersTooLarge
+	KindUpgradeRequired
 )
 
 // Status is the HTTP status of a kind.
@@ -57,6 +58,8 @@ func (k Kind) Status() int {
 		return http.StatusServiceUnavailable
 	case KindTimeout:
 		return http.StatusGatewayTimeout
+	case KindUpgradeRequired:
+		return http.StatusUpgradeRequired
 	case KindInsufficientStorage:
 		return http.StatusInsufficientStorage
 	default:

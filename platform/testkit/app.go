@@ -144,6 +144,14 @@ func start(t testing.TB, env map[string]string, opts []Option) *App {
 	if err := app.Start(ctx); err != nil {
 		t.Fatalf("testkit: start app: %v", err)
 	}
+	// Changes committed before the change-log reader is live are history,
+	// never delivered: a test's first change must come after it.
+	for deadline := time.Now().Add(10 * time.Second); !a.Bus.Live(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = app.Stop(context.Background())
+			t.Fatal("testkit: the change-log reader did not go live within 10s")
+		}
+	}
 	a.stop = sync.OnceValue(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
