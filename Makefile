@@ -48,11 +48,12 @@ lint: ## gofmt, go vet, staticcheck (all three run; any finding fails)
 
 bench: build ## load-test the server against a bare Fiber hello-world (wrk, loopback)
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/benchhello ./cmd/benchhello
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/benchrt ./cmd/benchrt
 	@bash .ci/bench.sh
 
 docker: ## build the container image selfdb:VERSION (needs a Docker engine)
 	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 clean: ## remove built binaries (keeps .data/ and bin/tools)
-	rm -f bin/selfdb bin/benchhello
+	rm -f bin/selfdb bin/benchhello bin/benchrt
 	$(GO) clean -testcache

@@ -12,6 +12,7 @@
 #   BENCH_DURATION=10s BENCH_THREADS=2 BENCH_CONNECTIONS=64   wrk settings
 #   BENCH_ONLY=name,name                                     run some endpoints
 #   BENCH_BIG=0                       skip the 1 GiB upload/download (default 1)
+#   BENCH_RT=0                        skip the realtime runs (bin/benchrt)
 #   BENCH_BIG_BYTES=1073741824        its size
 #   BENCH_PROFILE_DIR=dir             save a CPU profile (pprof, ADMIN_ADDR) of
 #                                     selfdb during each endpoint's run there
@@ -46,7 +47,18 @@ files_download_info|GET|/api/v1/files/$SMALL_FILE_ID/download-info|Authorization
 tables_data|GET|/api/v1/tables/bench_items/data?page_size=50|Authorization: Bearer $USER_TOKEN|
 tables_data_filter|GET|/api/v1/tables/bench_items/data?page_size=50&category=eq.7|Authorization: Bearer $USER_TOKEN|
 tables_insert|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
+tables_insert_nocapture|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
 EOF
+}
+
+# before_NAME, when defined, runs before endpoint NAME's run (after_NAME
+# after it). tables_insert_nocapture is tables_insert with the change-capture
+# trigger of bench_items disabled: the difference is what capture costs.
+before_tables_insert_nocapture() {
+  "$SELFDB_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$SELFDB_PG_PORT" -U postgres -d selfdb -c 'ALTER TABLE bench_items DISABLE TRIGGER selfdb_capture'
+}
+after_tables_insert_nocapture() {
+  "$SELFDB_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$SELFDB_PG_PORT" -U postgres -d selfdb -c 'ALTER TABLE bench_items ENABLE TRIGGER selfdb_capture'
 }
 
 # api METHOD PATH TOKEN [JSON] calls the server with the anon key (and the
@@ -114,8 +126,10 @@ say() { echo "bench: $*" >&2; }
 
 need wrk
 need curl
+# 10,000 WebSocket connections need as many descriptors in selfdb and benchrt.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 need jq
-[ -x bin/selfdb ] && [ -x bin/benchhello ] || { say "build bin/selfdb and bin/benchhello first (make bench)"; exit 1; }
+[ -x bin/selfdb ] && [ -x bin/benchhello ] && [ -x bin/benchrt ] || { say "build bin/selfdb, bin/benchhello and bin/benchrt first (make bench)"; exit 1; }
 
 dir=$(mktemp -d /tmp/selfdb-bench.XXXXXX)
 chmod 755 "$dir" # the postgres user must reach its data directory
@@ -409,6 +423,36 @@ bench_big() {
   rm -f "$big" "$dir/big.dl"
 }
 
+# bench_realtime (issue 10): WebSocket subscribers of bin/benchrt (a separate
+# process) while rows are inserted straight into Postgres at a fixed rate;
+# selfdb's peak RSS is read around each run. Sets RT_LINES for the report.
+RT_LINES=()
+bench_realtime() {
+  local t
+  for t in rt_bench rt_own; do
+    sql "CREATE TABLE $t (id bigserial PRIMARY KEY, owner_id uuid, note text, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+  done
+  api PUT /api/v1/tables/rt_bench "$ADMIN_TOKEN" '{"access":{"read":"public"},"owner_column":"owner_id"}' >/dev/null
+  api PUT /api/v1/tables/rt_own "$ADMIN_TOKEN" '{"access":{"read":"owner"},"owner_column":"owner_id"}' >/dev/null
+  local secs=${DURATION%s}
+  [[ $secs =~ ^[0-9]+$ ]] || secs=10
+  RT_WS="ws://${BASE#http://}/api/v1/realtime/ws" RT_SECS=$secs
+  rt_run "1,000 users, each subscribed to its own rows (owner policy), 1,000 changes/s" -mode own -table rt_own -subs 1000 -rate 1000
+  rt_run "1,000 anon subscribers of one public table, 50 changes/s (50,000 frames/s)" -mode fanout -table rt_bench -subs 1000 -rate 50
+  rt_run "100 anon subscribers of one public table, 1,000 changes/s (100,000 frames/s)" -mode fanout -table rt_bench -subs 100 -rate 1000
+  rt_run "10,000 idle authenticated connections" -mode idle -subs 10000
+}
+
+# rt_run LABEL ARGS... runs bin/benchrt once and appends its report line.
+rt_run() {
+  local label=$1 out
+  shift
+  say "realtime: $label"
+  echo 5 2>/dev/null >"/proc/$selfdb_pid/clear_refs" || true
+  out=$(bin/benchrt -ws "$RT_WS" -db "$DATABASE_URL" -anon "$ANON_KEY" -secret "$SECRET_KEY" -duration "${RT_SECS}s" "$@" 2>&1) || say "benchrt failed: $out"
+  RT_LINES+=("$label: $(paste -sd';' <<<"$out" | sed 's/;/; /g'); selfdb peak RSS $(mb "$(rss_kb "$selfdb_pid" VmHWM)")")
+}
+
 # --- selfdb ---------------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(now_us)
@@ -432,9 +476,12 @@ wrk -t"$THREADS" -c"$CONNS" -d2s -H "apikey: $ANON_KEY" "$BASE/api/v1/health" >/
 while IFS='|' read -r name method path headers body conns; do
   [ -n "$name" ] || continue
   if [ -n "${BENCH_ONLY:-}" ] && [[ ",$BENCH_ONLY," != *",$name,"* ]]; then continue; fi
+  if declare -F "before_$name" >/dev/null; then "before_$name"; fi
   say "selfdb $method $path ($DURATION, $THREADS threads, ${conns:-$CONNS} connections)"
   load "$name" "$selfdb_pid" "$BASE$path" "$method" "$headers" "$body" "${conns:-$CONNS}" selfdb
+  if declare -F "after_$name" >/dev/null; then "after_$name"; fi
 done < <(endpoints)
+if [ "${BENCH_RT:-1}" != 0 ]; then bench_realtime; fi
 if [ "${BENCH_BIG:-1}" != 0 ]; then bench_big; fi
 kill "$selfdb_pid"; wait "$selfdb_pid" 2>/dev/null || true
 
@@ -475,6 +522,11 @@ for r in "${rows[@]}"; do
     tables_insert) echo "tables_insert: $rps inserts/s (one row per POST, p99 $p99 ms)" ;;
   esac
 done
+echo "tables_insert_nocapture: tables_insert with bench_items' change-capture trigger disabled (what capture costs an insert)"
+if [ ${#RT_LINES[@]} -gt 0 ]; then
+  echo "realtime (bin/benchrt, inserts straight into Postgres; latency = frame received − the row's clock_timestamp(); targets: p99 < 100 ms at 1,000 subscribers × 1,000 changes/s, 10,000 idle connections < 150 MB):"
+  for l in "${RT_LINES[@]}"; do echo "  $l"; done
+fi
 echo "tables_data*: 100,000-row table, page_size=50, as a non-superuser under the default 'authenticated' policy; target ≥ 3,000 req/s, p99 < 50 ms"
 if [ "${BENCH_BIG:-1}" != 0 ]; then
   echo "big file, $(( ${BENCH_BIG_BYTES:-1073741824} / 1048576 )) MiB of random bytes (curl, loopback; MB = 10^6 bytes):"
