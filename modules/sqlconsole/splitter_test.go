@@ -45,6 +45,8 @@ func TestSplit(t *testing.T) {
 		{"unterminated dollar runs to end", "SELECT $x$ abc; SELECT 2", []string{"SELECT $x$ abc; SELECT 2"}},
 		{"unterminated comment", "SELECT 1; /* open ; ", []string{"SELECT 1"}},
 		{"unicode spaces only", "\v; \u00a0 ;SELECT 1", []string{"SELECT 1"}},
+		{"comment beside unicode spaces dropped", "SELECT 1; /* c */\u00a0; -- d\n\v", []string{"SELECT 1"}},
+		{"unicode space between words kept in the text", "SELECT a\u00a0b\u00a0", []string{"SELECT a\u00a0b"}},
 		{"minus is not comment", "SELECT 3-1; SELECT 2", []string{"SELECT 3-1", "SELECT 2"}},
 	}
 	for _, c := range cases {
@@ -69,6 +71,7 @@ func TestReadOnlyGuess(t *testing.T) {
 		"SHOW search_path":                                      true,
 		"select nextval('s')":                                   false,
 		"-- c\nSELECT 'delete'":                                 true,
+		"\u00a0SELECT 1":                                        true,
 	}
 	for in, want := range cases {
 		st := Split(in)
