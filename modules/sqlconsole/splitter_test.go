@@ -180,10 +180,13 @@ type tok struct {
 }
 
 var (
-	// refEString is E'...' at the start of a word (backslash escapes).
-	refEString = regexp.MustCompile(`^(?s)[eE]'(?:[^'\\]|\\.|'')*'`)
-	refString  = regexp.MustCompile(`^(?s)'(?:[^']|'')*'`)
-	refIdent   = regexp.MustCompile(`^(?s)"(?:[^"]|"")*"`)
+	// The quoted tokens, as the first group; refEString is E'...' at the
+	// start of a word (backslash escapes). A closing quote is never followed
+	// by another, which would make the two an escaped quote: without that,
+	// backtracking would end the unterminated E'''\' after its second quote.
+	refEString = regexp.MustCompile(`^(?s)([eE]'(?:[^'\\]|\\.|'')*')(?:[^']|$)`)
+	refString  = regexp.MustCompile(`^(?s)('(?:[^']|'')*')(?:[^']|$)`)
+	refIdent   = regexp.MustCompile(`^(?s)("(?:[^"]|"")*")(?:[^"]|$)`)
 )
 
 // wordByte is a byte of an identifier, keyword or number (any non-ASCII byte
@@ -276,11 +279,11 @@ func refLex(s string) (toks []tok, open bool) {
 			case s[0] != '\'':
 				re = refEString
 			}
-			m := re.FindString(s)
-			if m == "" {
+			m := re.FindStringSubmatch(s)
+			if m == nil {
 				return append(toks, tok{tokCode, s}), true
 			}
-			emit(tokCode, len(m))
+			emit(tokCode, len(m[1]))
 		case !afterDollar && dollarOpen(s) != "":
 			tag := dollarOpen(s)
 			end := strings.Index(s[len(tag):], tag)
