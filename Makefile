@@ -13,9 +13,11 @@ STATICCHECK_VERSION ?= v0.8.2
 # Overridable: `make test GOTEST_PKGS=./platform/...`
 GOTEST_PKGS ?= ./...
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
+# Per fuzz target after the tests: `make test FUZZTIME=30s`; 0 skips them.
+FUZZTIME ?= 5s
 IMAGE ?= selfdb:$(VERSION)
 
-export GO GOTEST_PKGS GOTEST_FLAGS
+export GO GOTEST_PKGS GOTEST_FLAGS FUZZTIME
 
 .DEFAULT_GOAL := help
 .PHONY: help build run stop test lint bench docker clean
@@ -23,7 +25,7 @@ export GO GOTEST_PKGS GOTEST_FLAGS
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  variables: GOTEST_PKGS=$(GOTEST_PKGS)  GOTEST_FLAGS='$(GOTEST_FLAGS)'  VERSION=$(VERSION)"
+	@echo "  variables: GOTEST_PKGS=$(GOTEST_PKGS)  GOTEST_FLAGS='$(GOTEST_FLAGS)'  FUZZTIME=$(FUZZTIME)  VERSION=$(VERSION)"
 
 build: ## build bin/selfdb (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/selfdb ./cmd/selfdb
@@ -34,7 +36,7 @@ run: build ## run the server locally (starts Postgres + memcached under .data/ w
 stop: ## stop the services `make run` started under .data/
 	@bash .ci/services.sh stop .data
 
-test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set)
+test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set), then each fuzz target for FUZZTIME (0 skips)
 	@bash .ci/test.sh
 
 lint: ## gofmt, go vet, staticcheck (all three run; any finding fails)

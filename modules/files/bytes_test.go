@@ -84,6 +84,8 @@ func TestUploadDownloadRoundTrip(t *testing.T) {
 		{Name: "range backwards ignored", Req: noKeyGet(dl, map[string]string{"Range": "bytes=50-10"}), Status: 200,
 			Check: func(t *testing.T, r *testkit.Response) { sameBytes(t, r.Body, data) }},
 		{Name: "multiple ranges serve all", Req: noKeyGet(dl, map[string]string{"Range": "bytes=0-1,5-6"}), Status: 200},
+		{Name: "signed position ignored, not refused", Req: noKeyGet(dl, map[string]string{"Range": "bytes=+999999999-"}), Status: 200,
+			Check: func(t *testing.T, r *testkit.Response) { sameBytes(t, r.Body, data) }},
 		{Name: "if-none-match", Req: noKeyGet(dl, map[string]string{"If-None-Match": etag}), Status: 304,
 			WantHeader: map[string]string{"ETag": etag},
 			Check: func(t *testing.T, r *testkit.Response) {

@@ -489,17 +489,17 @@ var errUnsatisfiable = errors.New("range not satisfiable")
 // (other units, several ranges, bad syntax) means the whole body, as RFC 9110
 // allows; a range starting past the end is errUnsatisfiable.
 func parseRange(header string, size int64) (start, length int64, partial bool, err error) {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
+	spec, ok := strings.CutPrefix(strings.Trim(header, " \t"), "bytes=")
 	if !ok || strings.Contains(spec, ",") {
 		return 0, size, false, nil
 	}
-	a, z, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	a, z, ok := strings.Cut(strings.Trim(spec, " \t"), "-")
 	if !ok {
 		return 0, size, false, nil
 	}
 	if a == "" {
-		n, perr := strconv.ParseInt(z, 10, 64)
-		if perr != nil || n < 0 {
+		n, ok := rangePos(z)
+		if !ok {
 			return 0, size, false, nil
 		}
 		if n == 0 || size == 0 {
@@ -510,13 +510,13 @@ func parseRange(header string, size int64) (start, length int64, partial bool, e
 		}
 		return size - n, n, true, nil
 	}
-	s, perr := strconv.ParseInt(a, 10, 64)
-	if perr != nil || s < 0 {
+	s, ok := rangePos(a)
+	if !ok {
 		return 0, size, false, nil
 	}
 	e := size - 1
 	if z != "" {
-		if e2, perr := strconv.ParseInt(z, 10, 64); perr != nil || e2 < s {
+		if e2, ok := rangePos(z); !ok || e2 < s {
 			return 0, size, false, nil
 		} else if e2 < e {
 			e = e2
@@ -526,6 +526,16 @@ func parseRange(header string, size int64) (start, length int64, partial bool, e
 		return 0, 0, false, errUnsatisfiable
 	}
 	return s, e - s + 1, true, nil
+}
+
+// rangePos reads a byte position of a Range: digits only (ParseInt alone
+// would take "+5", and a malformed range must be ignored, not refused).
+func rangePos(s string) (int64, bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // ContentDisposition renders RFC 6266: an ASCII fallback filename plus

@@ -351,3 +351,18 @@ func TestTransactionStaysWhole(t *testing.T) {
 		t.Errorf("read_only select: %v", ro)
 	}
 }
+
+// Text pasted from a web page carries NBSPs: around statements they are
+// blanks, so a trailing comment is no empty statement (Postgres would refuse
+// it) and a leading one hides no SELECT from the read-only guess.
+func TestQueryUnicodeSpaces(t *testing.T) {
+	w := start(t)
+	res := w.run(t, map[string]any{"query": "\u00a0SELECT 1 AS one;\v/* note */\u00a0"})
+	if res["success"] != true {
+		t.Fatalf("result %v", res)
+	}
+	results := res["results"].([]any)
+	if len(results) != 1 || results[0].(map[string]any)["is_read_only"] != true {
+		t.Errorf("results %v", results)
+	}
+}

@@ -1,6 +1,10 @@
 package sqlconsole
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Statement is one statement of a script.
 type Statement struct {
@@ -17,7 +21,9 @@ const maxWords = 64
 // Split cuts a script into statements at top-level semicolons. It knows
 // Postgres' lexical rules: '...' strings with ” escapes, E'...' strings with
 // backslash escapes, "..." identifiers, $tag$...$tag$ bodies, -- comments and
-// nested /* */ comments. Statements holding only whitespace and comments are
+// nested /* */ comments. Unicode spaces (NBSP...) are blanks, as they are
+// to the TrimSpace of each statement, though Postgres reads them as
+// identifier bytes. Statements holding only whitespace and comments are
 // dropped. An unterminated quote or comment runs to the end of the script
 // (Postgres then reports the error).
 func Split(script string) []Statement {
@@ -26,10 +32,8 @@ func Split(script string) []Statement {
 	hasCode := false
 	var words []string
 	emit := func(end int) {
-		// Unicode spaces (NBSP, \v...) count as code to the scanner but not
-		// to TrimSpace: a statement must have something left.
-		if sql := strings.TrimSpace(script[start:end]); hasCode && sql != "" {
-			out = append(out, Statement{SQL: sql, Words: words})
+		if hasCode {
+			out = append(out, Statement{SQL: strings.TrimSpace(script[start:end]), Words: words})
 		}
 		start, hasCode, words = end+1, false, nil
 	}
@@ -61,12 +65,12 @@ func Split(script string) []Statement {
 			}
 		case c == '\'':
 			hasCode = true
-			backslash := i > 0 && (script[i-1] == 'e' || script[i-1] == 'E') && (i < 2 || !identChar(script[i-2]))
+			backslash := i > 0 && (script[i-1] == 'e' || script[i-1] == 'E') && wordEnds(script, i-1)
 			i = skipQuoted(script, i+1, '\'', backslash)
 		case c == '"':
 			hasCode = true
 			i = skipQuoted(script, i+1, '"', false)
-		case c == '$' && (i == 0 || !identChar(script[i-1])):
+		case c == '$' && wordEnds(script, i):
 			hasCode = true
 			if tag, ok := dollarTag(script, i); ok {
 				body := i + len(tag)
@@ -78,17 +82,19 @@ func Split(script string) []Statement {
 			} else {
 				i++
 			}
+		case spaceLen(script[i:]) > 0:
+			i += spaceLen(script[i:])
 		case identStart(c):
 			hasCode = true
 			j := i + 1
-			for j < n && identChar(script[j]) {
+			for j < n && identChar(script[j]) && spaceLen(script[j:]) == 0 {
 				j++
 			}
 			if len(words) < maxWords {
 				words = append(words, strings.ToLower(script[i:j]))
 			}
 			i = j
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			i++
 		default:
 			hasCode = true
@@ -137,6 +143,27 @@ func dollarTag(s string, i int) (string, bool) {
 		return "", false
 	}
 	return s[i : j+1], true
+}
+
+// spaceLen is the length of the non-ASCII Unicode space s starts with, or 0.
+func spaceLen(s string) int {
+	if s == "" || s[0] < utf8.RuneSelf {
+		return 0
+	}
+	if r, n := utf8.DecodeRuneInString(s); unicode.IsSpace(r) {
+		return n
+	}
+	return 0
+}
+
+// wordEnds reports whether script[i] would start a token: no identifier
+// or keyword runs on into it.
+func wordEnds(script string, i int) bool {
+	if i == 0 || !identChar(script[i-1]) {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(script[:i])
+	return unicode.IsSpace(r)
 }
 
 func identStart(c byte) bool {

@@ -185,6 +185,10 @@ func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{"eq.1", "in.(a,\"b,c\")", "is.null", "like.*x*", "in.(", "in.(\"", `in.("\`, "eq.'; DROP TABLE t; --", "gt.\x00", "."} {
 		f.Add("name", s)
 	}
+	f.Add("n", `in.(1,"2\"\\",3)`)
+	f.Add("n", "is.not.null")
+	f.Add("Name", "eq.1")
+	f.Add("n", `ilike.\*_%'`)
 	m := &Meta{Name: "t", Columns: []Column{{Name: "name", CastType: "text"}, {Name: "n", CastType: "integer"}}}
 	f.Fuzz(func(t *testing.T, col, raw string) {
 		flt, err := ParseFilter(col, raw)
@@ -207,6 +211,24 @@ func FuzzParseFilter(f *testing.F) {
 		if strings.ContainsAny(rest, ";'") || strings.Contains(rest, "--") {
 			t.Fatalf("caller text outside literals: %q", s)
 		}
+		// Round trip: the one identifier is the column, the literals decode
+		// to the parsed values, in order.
+		p, err := splitSQL(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.idents) != 1 || p.idents[0] != flt.Column {
+			t.Fatalf("identifiers %q, want [%q]: %s", p.idents, flt.Column, s)
+		}
+		if len(p.literals) != len(flt.Values) {
+			t.Fatalf("literals %q, want %q: %s", p.literals, flt.Values, s)
+		}
+		for i, v := range flt.Values {
+			if p.literals[i] != v {
+				t.Fatalf("literal %q, want %q: %s", p.literals[i], v, s)
+			}
+		}
+		checkOwnText(t, p.rest, s)
 	})
 }
 
