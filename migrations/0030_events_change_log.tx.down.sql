@@ -19,4 +19,5 @@ DROP FUNCTION IF EXISTS selfdb.ensure_capture();
 DROP FUNCTION IF EXISTS selfdb.capture_system();
 DROP FUNCTION IF EXISTS selfdb.capture_change();
 DROP TABLE IF EXISTS selfdb.change_log_state;
+DROP TABLE IF EXISTS selfdb.change_readers;
 DROP TABLE IF EXISTS selfdb.change_log;

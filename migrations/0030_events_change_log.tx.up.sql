@@ -2,7 +2,8 @@
 -- the sanitized changes of some of SelfDB's own tables, and schema changes,
 -- as one ordered log that every instance reads. Rows carry the data; the
 -- notification carries nothing (so no row size can fail a write, and a
--- transaction's notifications collapse into one wake-up).
+-- transaction's notifications collapse into one wake-up), and is sent only
+-- while some reader is not already polling (see change_readers).
 CREATE TABLE selfdb.change_log (
     id         bigserial PRIMARY KEY,
     -- a user table's name; 'selfdb.<name>' for SelfDB's own tables; '' for DDL
@@ -16,6 +17,18 @@ CREATE TABLE selfdb.change_log (
 );
 -- Ids must be handed out in order: no per-session cache.
 ALTER SEQUENCE selfdb.change_log_id_seq CACHE 1;
+
+-- The readers (one per server process): while a reader polls the log often
+-- (hot_until in the future), writers skip pg_notify. A NOTIFY takes a
+-- database-wide lock from commit until the commit is flushed, so notifying
+-- transactions commit one at a time; under load that cost most of the
+-- insert throughput. A reader that heard nothing for a while goes cold and
+-- is woken by the next change's notification.
+CREATE TABLE selfdb.change_readers (
+    instance  uuid PRIMARY KEY,
+    hot_until timestamptz NOT NULL,
+    seen_at   timestamptz NOT NULL DEFAULT now()
+);
 
 -- Up to which id the log has been pruned (a resume from before is refused).
 CREATE TABLE selfdb.change_log_state (
@@ -33,7 +46,9 @@ BEGIN
     VALUES (TG_TABLE_NAME, TG_OP,
             CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_json(NEW) END,
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_json(OLD) END);
-    PERFORM pg_notify('selfdb_changes', '');
+    IF EXISTS (SELECT 1 FROM selfdb.change_readers WHERE hot_until < clock_timestamp()) THEN
+        PERFORM pg_notify('selfdb_changes', '');
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -46,7 +61,9 @@ BEGIN
     VALUES ('selfdb.' || TG_TABLE_NAME, TG_OP,
             CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE (to_jsonb(NEW) - TG_ARGV)::json END,
             CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE (to_jsonb(OLD) - TG_ARGV)::json END);
-    PERFORM pg_notify('selfdb_changes', '');
+    IF EXISTS (SELECT 1 FROM selfdb.change_readers WHERE hot_until < clock_timestamp()) THEN
+        PERFORM pg_notify('selfdb_changes', '');
+    END IF;
     RETURN NULL;
 END $$;
 

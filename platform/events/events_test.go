@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/testkit"
 )
@@ -364,4 +365,51 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	waitLive(t, e.bus)
 	none(t, sub, 300*time.Millisecond)
+}
+
+// While the reader polls often (changes keep coming), writers skip
+// pg_notify, whose database-wide lock would make them commit one at a time;
+// a reader gone cold is woken by the next change's notification.
+func TestWritersNotifyOnlyColdReaders(t *testing.T) {
+	e := start(t)
+	name := e.table(t, "id int PRIMARY KEY")
+	sub, _ := e.bus.Subscribe("test", onTable(name), 256)
+	defer sub.Close()
+	ctx := context.Background()
+	ln, err := db.Listen(ctx, e.DB, events.Channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// Wake the reader and let it go hot.
+	e.sql(t, "INSERT INTO "+name+" VALUES (0)")
+	next(t, sub)
+	count := func(d time.Duration) int {
+		n := 0
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			payload, ok, err := ln.Wait(ctx, 20*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && !strings.HasPrefix(payload, "ack:") {
+				n++
+			}
+		}
+		return n
+	}
+	count(200 * time.Millisecond) // the wake-up's own notification
+	for i := 1; i <= 100; i++ {
+		e.sql(t, fmt.Sprintf("INSERT INTO %s VALUES (%d)", name, i))
+		next(t, sub)
+	}
+	if n := count(200 * time.Millisecond); n > 5 {
+		t.Errorf("%d notifications for 100 commits while the reader was hot", n)
+	}
+	// Idle past the hot window: the reader is cold, the next change notifies.
+	time.Sleep(2500 * time.Millisecond)
+	e.sql(t, "INSERT INTO "+name+" VALUES (1000)")
+	if n := count(300 * time.Millisecond); n != 1 {
+		t.Errorf("%d notifications for a change to a cold reader, want 1", n)
+	}
+	next(t, sub)
 }

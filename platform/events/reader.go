@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
@@ -25,8 +26,22 @@ const (
 	// gap are delivered and the gap's rows, if they commit, come late.
 	GapTimeout = 10 * time.Second
 	// idlePoll re-reads the log when no notification came, which also
-	// proves the connection alive.
-	idlePoll = time.Second
+	// proves the connection alive; it bounds the delay of a change whose
+	// writer skipped its notification just before this reader went cold.
+	idlePoll = 500 * time.Millisecond
+	// hotPoll re-reads the log while changes keep coming: writers skip
+	// pg_notify then (see selfdb.change_readers).
+	hotPoll = 10 * time.Millisecond
+	// hotWindow is how long the reader stays hot after it last read a
+	// change, and how far ahead it advertises it.
+	hotWindow = 2 * time.Second
+	// hotMargin: a reader keeps polling this long past what it advertised,
+	// for transactions that checked just before.
+	hotMargin = 250 * time.Millisecond
+	// heartbeat is how often a reader proves itself alive in
+	// change_readers; rows silent for staleReader are removed.
+	heartbeat   = 10 * time.Second
+	staleReader = time.Minute
 	// gapPoll re-reads the log while waiting on a gap.
 	gapPoll = 20 * time.Millisecond
 	// batch is the most rows one poll reads.
@@ -41,10 +56,15 @@ const (
 // Reader reads the change log into the Bus: one per process, a supervised
 // worker (see package doc).
 type Reader struct {
-	db   *bun.DB
-	bus  *Bus
-	log  *zap.Logger
-	gapT time.Duration
+	db       *bun.DB
+	bus      *Bus
+	log      *zap.Logger
+	gapT     time.Duration
+	instance uuid.UUID
+
+	// advertised is until when writers were told this reader polls (local
+	// clock); lastRead when it last read a change; beat its last heartbeat.
+	advertised, lastRead, beat time.Time
 
 	started bool
 	last    int64 // every id ≤ last was dispatched or will never exist (but late)
@@ -63,7 +83,7 @@ type gap struct {
 
 // NewReader builds the reader of the bus.
 func NewReader(d *bun.DB, bus *Bus, log *zap.Logger) *Reader {
-	return &Reader{db: d, bus: bus, log: log.Named("events"), gapT: GapTimeout, late: map[int64][]uint64{}}
+	return &Reader{db: d, bus: bus, log: log.Named("events"), gapT: GapTimeout, instance: uuid.New(), late: map[int64][]uint64{}}
 }
 
 // SetGapTimeout changes GapTimeout (tests).
@@ -119,17 +139,33 @@ func (r *Reader) session(ctx context.Context) error {
 		}
 		r.started = true
 	}
+	if err := r.heartbeat(ctx, time.Now()); err != nil {
+		return err
+	}
+	defer r.leave()
 	for {
 		more, err := r.poll(ctx)
 		if err != nil {
 			return err
 		}
 		r.bus.setLive(true)
+		now := time.Now()
+		if err := r.stayHot(ctx, now); err != nil {
+			return err
+		}
+		if now.Sub(r.beat) > heartbeat {
+			if err := r.heartbeat(ctx, now); err != nil {
+				return err
+			}
+		}
 		if more {
 			continue
 		}
 		wait := idlePoll
-		if r.pending != nil || len(r.late) > 0 {
+		switch {
+		case now.Before(r.advertised.Add(hotMargin)):
+			wait = hotPoll
+		case r.pending != nil || len(r.late) > 0:
 			wait = gapPoll
 		}
 		t := time.NewTimer(wait)
@@ -145,6 +181,42 @@ func (r *Reader) session(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+}
+
+// stayHot keeps writers from notifying while changes keep coming: the
+// reader advertises that it polls until hotWindow after it last read a
+// change (renewed once a quarter of the window has passed).
+func (r *Reader) stayHot(ctx context.Context, now time.Time) error {
+	until := r.lastRead.Add(hotWindow)
+	if !until.After(now) || until.Sub(r.advertised) < hotWindow/4 {
+		return nil
+	}
+	if _, err := r.db.ExecContext(ctx, "UPDATE selfdb.change_readers SET hot_until = clock_timestamp() + ? * interval '1 microsecond' WHERE instance = ?",
+		until.Sub(now).Microseconds(), r.instance); err != nil {
+		return err
+	}
+	r.advertised = until
+	return nil
+}
+
+// heartbeat registers the reader (cold until it reads changes) and removes
+// readers that stopped beating (a crashed process would otherwise make
+// every writer notify forever).
+func (r *Reader) heartbeat(ctx context.Context, now time.Time) error {
+	_, err := r.db.ExecContext(ctx, `INSERT INTO selfdb.change_readers (instance, hot_until) VALUES (?, ?)
+ON CONFLICT (instance) DO UPDATE SET seen_at = now();
+DELETE FROM selfdb.change_readers WHERE seen_at < now() - ? * interval '1 second'`, r.instance, r.advertised, int(staleReader.Seconds()))
+	r.beat = now
+	return err
+}
+
+// leave removes the reader's row (best effort: at stop, or after a broken
+// connection; a row left behind goes after staleReader).
+func (r *Reader) leave() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = r.db.ExecContext(ctx, "DELETE FROM selfdb.change_readers WHERE instance = ?", r.instance)
+	r.advertised = time.Time{}
 }
 
 // receive turns notifications into wake-ups (coalesced: many notifications
@@ -274,6 +346,9 @@ func (r *Reader) poll(ctx context.Context) (more bool, err error) {
 	}
 	if err := rows.Err(); err != nil {
 		return false, err
+	}
+	if len(events) > 0 {
+		r.lastRead = time.Now()
 	}
 	r.follow(snap, events, time.Now())
 	return len(events) == batch, nil
