@@ -95,20 +95,11 @@ type RunResult struct {
 	wrote bool
 }
 
-// policySyncSQL keeps selfdb.table_policies in step with public's tables
-// after a run that wrote.
-const policySyncSQL = `UPDATE selfdb.table_policies p SET table_name = c.relname, updated_at = now()
-FROM pg_class c
-WHERE c.oid = p.table_oid AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> p.table_name
-  AND NOT EXISTS (SELECT 1 FROM pg_class o WHERE o.relnamespace = 'public'::regnamespace AND o.relname = p.table_name AND o.relkind IN ('r', 'p'))
-  AND NOT EXISTS (SELECT 1 FROM selfdb.table_policies q WHERE q.table_name = c.relname);
-DELETE FROM selfdb.table_policies p WHERE NOT EXISTS (SELECT 1 FROM pg_class c
-WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname = p.table_name)`
-
 // runner executes a script on one connection, in one transaction.
 type runner struct {
-	timeout time.Duration
-	rowCap  int
+	timeout  time.Duration
+	rowCap   int
+	policies Policies
 }
 
 // jsonValue makes a driver value encodable: json documents nested, other
@@ -243,7 +234,7 @@ func (r *runner) run(ctx context.Context, conn *sql.Conn, stmts []Statement, arg
 		// Policies follow tables this run renamed, and those of tables it
 		// dropped are forgotten (a later table of the same name starts from
 		// the default policy).
-		if _, err := conn.ExecContext(ctx, policySyncSQL); err != nil {
+		if err := r.policies.SyncPolicies(ctx, conn); err != nil {
 			return fail(err)
 		}
 	}

@@ -7,18 +7,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/modules/tables"
 	"github.com/selfdb/selfdb/modules/users"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Module provides the /api/v1/sql routes; it needs auth.Module and
-// contributes its cleanup to users.OwnedData. Console runs use a pool of
+// tables.Module (which owns the table policies) and contributes its cleanup to users.OwnedData. Console runs use a pool of
 // their own.
 var Module = fx.Module("sqlconsole",
 	fx.Provide(
 		newPool,
 		NewRepository,
+		func(s *tables.Service) Policies { return s },
 		NewService,
 		NewHandler,
 		httpserver.AsRoutes(NewRoutes),

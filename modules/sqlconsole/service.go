@@ -3,6 +3,7 @@ package sqlconsole
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -19,6 +20,13 @@ import (
 	"github.com/selfdb/selfdb/platform/identity"
 )
 
+// Policies is what the console needs from modules/tables, which owns
+// selfdb.table_policies: keeping the policies in step with the tables a run
+// renamed or dropped, in the run's transaction (bound to *tables.Service).
+type Policies interface {
+	SyncPolicies(ctx context.Context, conn *sql.Conn) error
+}
+
 // Service runs console scripts and keeps snippets and history. Every method
 // is for superusers (the routes guard it).
 type Service struct {
@@ -32,7 +40,7 @@ type Service struct {
 
 // NewService builds the service from the SQL_* settings; console runs use
 // pool, never the API's.
-func NewService(pool *Pool, repo *Repository, log *events.Log, bus *events.Bus, cfg *config.Config, logger *zap.Logger) (*Service, error) {
+func NewService(pool *Pool, repo *Repository, policies Policies, log *events.Log, bus *events.Bus, cfg *config.Config, logger *zap.Logger) (*Service, error) {
 	if cfg.SQLStatementTimeout <= 0 {
 		return nil, fmt.Errorf("config: SQL_STATEMENT_TIMEOUT: must be positive")
 	}
@@ -40,7 +48,7 @@ func NewService(pool *Pool, repo *Repository, log *events.Log, bus *events.Bus, 
 		return nil, fmt.Errorf("config: SQL_ROW_CAP: must be positive")
 	}
 	return &Service{pool: pool, repo: repo, events: log, bus: bus, log: logger.Named("sqlconsole"),
-		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap}}, nil
+		runner: runner{timeout: cfg.SQLStatementTimeout, rowCap: cfg.SQLRowCap, policies: policies}}, nil
 }
 
 // paramValue turns a JSON parameter into a driver value (text for numbers,

@@ -229,6 +229,23 @@ func (r *Repository) ExecAll(ctx context.Context, q queryer, stmts []string) err
 	return nil
 }
 
+// policySyncSQL moves policies after tables renamed in SQL (matched by OID)
+// and forgets those of dropped tables (a later table of the same name
+// starts from the default policy).
+const policySyncSQL = `UPDATE selfdb.table_policies p SET table_name = c.relname, updated_at = now()
+FROM pg_class c
+WHERE c.oid = p.table_oid AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> p.table_name
+  AND NOT EXISTS (SELECT 1 FROM pg_class o WHERE o.relnamespace = 'public'::regnamespace AND o.relname = p.table_name AND o.relkind IN ('r', 'p'))
+  AND NOT EXISTS (SELECT 1 FROM selfdb.table_policies q WHERE q.table_name = c.relname);
+DELETE FROM selfdb.table_policies p WHERE NOT EXISTS (SELECT 1 FROM pg_class c
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname = p.table_name)`
+
+// SyncPolicies keeps selfdb.table_policies in step with public's tables.
+func (r *Repository) SyncPolicies(ctx context.Context, q queryer) error {
+	_, err := q.ExecContext(ctx, policySyncSQL)
+	return db.Err(err)
+}
+
 // DeletePolicy forgets a dropped table's policy.
 func (r *Repository) DeletePolicy(ctx context.Context, q queryer, name string) error {
 	_, err := q.ExecContext(ctx, `DELETE FROM selfdb.table_policies WHERE table_name = $1`, name)

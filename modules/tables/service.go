@@ -405,6 +405,14 @@ func (s *Service) oneRow(ctx context.Context, q string, m *Meta, idCol, id strin
 	return rows[0], nil
 }
 
+// SyncPolicies keeps the table policies in step with tables renamed or
+// dropped in SQL, on conn (inside the caller's transaction): the SQL
+// console calls it after a run that wrote, tables being the one writer of
+// selfdb.table_policies.
+func (s *Service) SyncPolicies(ctx context.Context, conn *sql.Conn) error {
+	return s.repo.SyncPolicies(ctx, conn)
+}
+
 // CreateSQL renders a table's CREATE TABLE; superusers only (route guard).
 func (s *Service) CreateSQL(ctx context.Context, name string) (string, error) {
 	m, err := s.meta(ctx, name)
