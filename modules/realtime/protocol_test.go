@@ -276,3 +276,32 @@ func TestShutdownClosesWith1001(t *testing.T) {
 		t.Fatalf("close code %d, want %d", code, realtime.CloseGoingAway)
 	}
 }
+
+// "<table>_changes" as the subscription id names the table (api.md §10.1
+// item 3); unsubscribe by id stops the frames.
+func TestTableChangesID(t *testing.T) {
+	w := start(t, 0)
+	name := w.table(t, "authenticated")
+	ws := connect(t, w.App, w.bob.Token)
+	ws.Send(map[string]any{"type": "subscribe", "subscription_id": name + "_changes"})
+	if m := ws.Expect("subscribed"); m["subscription_id"] != name+"_changes" {
+		t.Fatalf("subscribed %v", m)
+	}
+	w.sql(t, fmt.Sprintf("INSERT INTO %s (note) VALUES ('x')", name))
+	m := ws.Expect("database_change")
+	if m["subscription_id"] != name+"_changes" || m["data"].(map[string]any)["table"] != name {
+		t.Fatalf("change %v", m)
+	}
+	ws.Send(map[string]any{"type": "unsubscribe", "subscription_id": name + "_changes"})
+	if m := ws.Expect("unsubscribed"); m["subscription_id"] != name+"_changes" {
+		t.Fatalf("unsubscribed %v", m)
+	}
+	w.sql(t, fmt.Sprintf("INSERT INTO %s (note) VALUES ('y')", name))
+	ws.None(300 * time.Millisecond)
+	// Anon may not follow an authenticated table.
+	anon := connect(t, w.App, testkit.AnonKey)
+	anon.Send(map[string]any{"type": "subscribe", "subscription_id": name + "_changes"})
+	if m := anon.Expect("error"); m["code"] != "not_authenticated" {
+		t.Fatalf("anon: %v", m)
+	}
+}
