@@ -192,7 +192,7 @@ func TestPostgresOutage(t *testing.T) {
 	var loads atomic.Int32
 	app := testkit.Start(t, testkit.Env("DATABASE_URL", pg.URL, "MIGRATE_ON_START", "true"), withCachedRoute(&loads))
 	app.Get(t, "/api/v1/health/db", "").Expect(t, 200)
-	if status, m := readyz(t, app); status != 200 || m["database"] != "ok" || m["migrations"] != "ok" {
+	if status, m := readyz(t, app); status != 200 || m["database"] != "ok" || m["migrations"] != "ok" || m["events"] != "live" {
 		t.Fatalf("readyz %d %v", status, m)
 	}
 
@@ -234,6 +234,10 @@ func TestPostgresOutage(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("readyz took %s with Postgres stopped", d)
 	}
+	poll(t, 5*time.Second, "readyz reports the change-log reader down", func() bool {
+		_, m := readyz(t, app)
+		return m["events"] == "down"
+	})
 	// A route reading Postgres answers 503, not 500, with no driver text.
 	r := app.Get(t, "/api/v1/probe/cached", "")
 	if r.Status != 503 {

@@ -11,6 +11,7 @@ import (
 	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
@@ -22,14 +23,15 @@ const checkTimeout = 1500 * time.Millisecond
 type Routes struct {
 	db       *bun.DB
 	cache    *cache.Cache
+	bus      *events.Bus
 	migrated atomic.Bool
 }
 
 var _ httpserver.Routes = (*Routes)(nil)
 
 // NewRoutes builds the health routes.
-func NewRoutes(database *bun.DB, c *cache.Cache) *Routes {
-	return &Routes{db: database, cache: c}
+func NewRoutes(database *bun.DB, c *cache.Cache, bus *events.Bus) *Routes {
+	return &Routes{db: database, cache: c, bus: bus}
 }
 
 // ErrDatabase is /api/v1/health/db's failure; the cause stays in the logs.
@@ -64,7 +66,7 @@ func (h *Routes) ping(ctx context.Context) error {
 }
 
 // ready is 200 when Postgres answers and no migration is pending; memcached
-// is reported but never makes the server unready (it runs without it).
+// and the change-log reader are reported but never make the server unready.
 func (h *Routes) ready(c *fiber.Ctx) error {
 	status := fiber.StatusOK
 	out := fiber.Map{"status": "ready", "database": "ok", "migrations": "ok"}
@@ -82,6 +84,12 @@ func (h *Routes) ready(c *fiber.Ctx) error {
 		default:
 			h.migrated.Store(true)
 		}
+	}
+	// The change-log reader (realtime, cache invalidation across instances)
+	// is reported, like memcached, without making the server unready.
+	out["events"] = "live"
+	if !h.bus.Live() {
+		out["events"] = "down"
 	}
 	switch {
 	case !h.cache.Enabled():
