@@ -15,8 +15,7 @@
 // does. rl:<scope>:<window>:<subject> are the rate-limit counters (memcached
 // Incr/Decr, shared by every instance).
 //
-// Workers: auth.purge-refresh-tokens (cluster-wide, AUTH_TOKEN_PURGE_INTERVAL)
-// and auth.user-events (applies user events to the cache).
+// Workers: auth.purge-refresh-tokens (cluster-wide, AUTH_TOKEN_PURGE_INTERVAL).
 //
 // Rate limits (api.md §2.2), fixed windows of AUTH_RATE_LIMIT_WINDOW: login
 // attempts per client IP and failed logins per email; registrations per IP

@@ -34,7 +34,7 @@ var Module = fx.Module("auth",
 		httpserver.AsRoutes(NewRoutes),
 	),
 	fx.Provide(func(r *Repository) userLoader { return r }),
-	fx.Provide(worker.As(newPurger), worker.As(newUserEvents)),
+	fx.Provide(worker.As(newPurger)),
 	fx.Invoke(bootstrap),
 )
 

@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"go.uber.org/zap"
 
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/events"
-	"github.com/selfdb/selfdb/platform/worker"
 )
 
 // Bounds of the in-process copy of user records.
@@ -29,22 +26,20 @@ const (
 // request: an in-process copy in front of memcached in front of Postgres.
 //
 // It stays exact across instances through the change log, whatever
-// memcached does: every instance hears each change of selfdb.users (the
-// events worker), drops its copy, tombstones memcached, and fences the id:
-// until this instance has written the record read from Postgres over
-// memcached's (or any copy written before the change has expired), that
-// user is read from Postgres. So a user deactivated on instance A while
-// memcached stalls is refused on instance B as soon as B hears the event
-// (milliseconds), not CACHE_TTL later. The in-process copy is used only
-// while the event subscription runs and the change-log reader is live.
+// memcached does: every instance hears each change of selfdb.users (a bus
+// handler, run before the change counts as heard), drops its copy and
+// fences the id: until this instance has written the record read from
+// Postgres over memcached's (or any copy written before the change has
+// expired), that user is read from Postgres. So a user deactivated on
+// instance A while memcached stalls is refused on instance B as soon as B
+// hears the event (milliseconds), not CACHE_TTL later. The in-process copy is
+// used only while the change-log reader is live.
 type userCache struct {
 	cache *cache.Cache
 	bus   *events.Bus
 	repo  userLoader
 	ttl   time.Duration // CACHE_TTL: memcached entries and in-process copies
 	now   func() time.Time
-
-	active atomic.Bool
 
 	mu            sync.RWMutex
 	gen           uint64
@@ -59,14 +54,20 @@ type localUser struct {
 }
 
 func newUserCache(c *cache.Cache, bus *events.Bus, repo userLoader, cfg *config.Config) *userCache {
-	return &userCache{cache: c, bus: bus, repo: repo, ttl: cfg.CacheTTLDuration(), now: time.Now,
+	uc := &userCache{cache: c, bus: bus, repo: repo, ttl: cfg.CacheTTLDuration(), now: time.Now,
 		local: map[uuid.UUID]localUser{}, fences: map[uuid.UUID]time.Time{}}
+	bus.Handle(events.Of(events.TopicUserChanged, events.TopicUserDeleted), func(e *events.Event) {
+		if id, ok := rowID(e); ok {
+			uc.forget(id)
+		}
+	})
+	return uc
 }
 
 // get returns the user, or nil for none.
 func (c *userCache) get(ctx context.Context, id uuid.UUID) (*User, error) {
 	now := c.now()
-	useLocal := c.active.Load() && c.bus.Live()
+	useLocal := c.bus.Live()
 	c.mu.RLock()
 	l, hit := c.local[id]
 	gen := c.gen
@@ -106,8 +107,16 @@ func (c *userCache) get(ctx context.Context, id uuid.UUID) (*User, error) {
 	return u, nil
 }
 
-// invalidate forgets id here and in memcached, and fences memcached's copy.
+// invalidate forgets id here and in memcached, and fences memcached's copy:
+// the writer's side (the other instances forget it when they hear the
+// change).
 func (c *userCache) invalidate(id uuid.UUID) {
+	c.forget(id)
+	c.cache.Invalidate(UserCacheKey(c.cache, id))
+}
+
+// forget drops this process's copy of id and fences memcached's.
+func (c *userCache) forget(id uuid.UUID) {
 	now := c.now()
 	c.mu.Lock()
 	c.gen++
@@ -119,48 +128,6 @@ func (c *userCache) invalidate(id uuid.UUID) {
 		c.fences[id] = now.Add(c.ttl + fenceSlack)
 	}
 	c.mu.Unlock()
-	c.cache.Invalidate(UserCacheKey(c.cache, id))
-}
-
-// forgetAll drops every copy and distrusts memcached's user records for a
-// TTL: for when events may have been missed.
-func (c *userCache) forgetAll() {
-	c.mu.Lock()
-	c.gen++
-	clear(c.local)
-	clear(c.fences)
-	c.distrustUntil = c.now().Add(c.ttl + fenceSlack)
-	c.mu.Unlock()
-}
-
-// newUserEvents is the worker that applies the change log's user events to
-// the cache.
-func newUserEvents(c *userCache, log *zap.Logger) worker.Worker {
-	log = log.Named("auth")
-	return worker.New("auth.user-events", func(ctx context.Context) error {
-		sub, _ := c.bus.Subscribe("auth.users", events.Of(events.TopicUserChanged, events.TopicUserDeleted), 4096)
-		defer sub.Close()
-		// Copies made before the subscription may have missed a change.
-		c.forgetAll()
-		c.active.Store(true)
-		defer c.active.Store(false)
-		var dropped uint64
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case e := <-sub.C():
-				if d := sub.Dropped(); d != dropped {
-					dropped = d
-					log.Warn("user events lost; dropping cached users")
-					c.forgetAll()
-				}
-				if id, ok := rowID(e); ok {
-					c.invalidate(id)
-				}
-			}
-		}
-	})
 }
 
 // rowID is the "id" of an event's row (or old row, for a delete).

@@ -6,7 +6,6 @@ import (
 
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
-	"github.com/selfdb/selfdb/platform/worker"
 )
 
 // Module provides *Service and the /api/v1/tables and /api/v1/schema
@@ -18,6 +17,5 @@ var Module = fx.Module("tables",
 		NewHandler,
 		httpserver.AsRoutes(NewRoutes),
 		httpserver.AsRoutes(NewSchemaRoutes),
-		worker.As(NewSchemaEvents),
 	),
 )

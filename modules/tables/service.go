@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/identity"
-	"github.com/selfdb/selfdb/platform/worker"
 )
 
 // Metadata (columns, keys, policy) is kept in process per table name,
@@ -33,7 +31,6 @@ type Service struct {
 	bus  *events.Bus
 	log  *zap.Logger
 
-	active  atomic.Bool // the schema-events worker runs
 	localMu sync.RWMutex
 	gen     uint64
 	local   map[string]localMeta
@@ -44,9 +41,19 @@ type localMeta struct {
 	at   time.Time
 }
 
-// NewService builds the service.
+// NewService builds the service. Its metadata copies are dropped by a bus
+// handler when the change log reports a schema or policy change, on every
+// instance.
 func NewService(repo *Repository, bus *events.Bus, log *zap.Logger) *Service {
-	return &Service{repo: repo, bus: bus, log: log.Named("tables"), local: map[string]localMeta{}}
+	s := &Service{repo: repo, bus: bus, log: log.Named("tables"), local: map[string]localMeta{}}
+	bus.Handle(events.Of(events.TopicSchemaChanged, events.TopicPolicyChanged), func(e *events.Event) {
+		if e.Topic() == events.TopicSchemaChanged {
+			s.forget("")
+			return
+		}
+		s.forget(policyTable(e))
+	})
+	return s
 }
 
 // forget drops the cached metadata of one table, or of all ("").
@@ -67,7 +74,7 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 		return nil, ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", name)
 	}
 	// Without the event stream a copy could be stale: read Postgres.
-	trusted := s.active.Load() && s.bus.Live()
+	trusted := s.bus.Live()
 	now := time.Now()
 	s.localMu.RLock()
 	l, hit := s.local[name]
@@ -93,32 +100,6 @@ func (s *Service) meta(ctx context.Context, name string) (*Meta, error) {
 	}
 	s.localMu.Unlock()
 	return m, nil
-}
-
-// NewSchemaEvents is the worker that drops cached metadata when the change
-// log reports a schema or policy change, on every instance.
-func NewSchemaEvents(s *Service) worker.Worker {
-	return worker.New("tables.schema-events", func(ctx context.Context) error {
-		sub, _ := s.bus.Subscribe("tables.schema", events.Of(events.TopicSchemaChanged, events.TopicPolicyChanged), 1024)
-		defer sub.Close()
-		s.forget("")
-		s.active.Store(true)
-		defer s.active.Store(false)
-		var dropped uint64
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case e := <-sub.C():
-				if d := sub.Dropped(); d != dropped || e.Topic() == events.TopicSchemaChanged {
-					dropped = d
-					s.forget("")
-					continue
-				}
-				s.forget(policyTable(e))
-			}
-		}
-	})
 }
 
 // policyTable names the table of a policy.changed event ("" = all).

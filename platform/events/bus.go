@@ -12,6 +12,7 @@ import (
 type Bus struct {
 	mu       sync.Mutex
 	subs     map[*Subscription]struct{}
+	handlers atomic.Pointer[[]handler]
 	position int64         // the id of the last event dispatched
 	moved    chan struct{} // closed (and replaced) when position moves
 	live     atomic.Bool
@@ -40,6 +41,32 @@ func NewBus(reg prometheus.Registerer) *Bus {
 	}
 	reg.MustRegister(b.dispatched, b.dropped, b.lag)
 	return b
+}
+
+// handler is a synchronous subscriber (Handle).
+type handler struct {
+	filter func(*Event) bool
+	fn     func(*Event)
+}
+
+// Handle registers fn to run for every event filter takes (nil: all), on
+// the reader's goroutine, before the bus position moves past the event: so
+// once WaitFor(id) returns (or Sync), every handler has seen every event up
+// to id. For cache invalidation: fn must be quick and must not block (no
+// network), and it is never dropped. Register handlers before the app
+// starts.
+func (b *Bus) Handle(filter func(*Event) bool, fn func(*Event)) {
+	for {
+		old := b.handlers.Load()
+		var hs []handler
+		if old != nil {
+			hs = append(hs, *old...)
+		}
+		hs = append(hs, handler{filter: filter, fn: fn})
+		if b.handlers.CompareAndSwap(old, &hs) {
+			return
+		}
+	}
 }
 
 // Subscription receives the events its filter takes, in id order.
@@ -100,8 +127,16 @@ func (b *Bus) Live() bool { return b.live.Load() }
 
 func (b *Bus) setLive(v bool) { b.live.Store(v) }
 
-// dispatch hands e to every subscription that takes it, never waiting.
+// dispatch runs the handlers, then hands e to every subscription that
+// takes it, never waiting.
 func (b *Bus) dispatch(e *Event) {
+	if hs := b.handlers.Load(); hs != nil {
+		for _, h := range *hs {
+			if h.filter == nil || h.filter(e) {
+				h.fn(e)
+			}
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.move(e.ID)

@@ -413,3 +413,22 @@ func TestWritersNotifyOnlyColdReaders(t *testing.T) {
 	}
 	next(t, sub)
 }
+
+// A handler has seen every event up to an id once WaitFor(id) returns: Sync
+// after a write means every cache invalidated by handlers has been.
+func TestHandlersRunBeforeThePositionMoves(t *testing.T) {
+	e := start(t)
+	name := e.table(t, "id int PRIMARY KEY")
+	var seen atomic.Int64
+	e.bus.Handle(onTable(name), func(ev *events.Event) {
+		time.Sleep(20 * time.Millisecond) // a slow handler still finishes first
+		seen.Add(1)
+	})
+	for i := range 5 {
+		e.sql(t, fmt.Sprintf("INSERT INTO %s VALUES (%d)", name, i))
+		e.Sync(t)
+		if n := seen.Load(); n != int64(i+1) {
+			t.Fatalf("after Sync of insert %d the handler had seen %d events", i+1, n)
+		}
+	}
+}
