@@ -20,7 +20,7 @@ IMAGE ?= selfdb:$(VERSION)
 export GO GOTEST_PKGS GOTEST_FLAGS FUZZTIME
 
 .DEFAULT_GOAL := help
-.PHONY: help build run stop test lint bench docker clean
+.PHONY: help build run stop test lint bench chaos docker clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,9 +53,13 @@ bench: build ## load-test the server against a bare Fiber hello-world (wrk, loop
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/benchrt ./cmd/benchrt
 	@bash .ci/bench.sh
 
+chaos: build ## two instances under load while Postgres restarts/hangs and memcached stalls/dies; a step test (not in CI)
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/chaos ./cmd/chaos
+	@bash .ci/chaos.sh
+
 docker: ## build the container image selfdb:VERSION (needs a Docker engine)
 	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 clean: ## remove built binaries (keeps .data/ and bin/tools)
-	rm -f bin/selfdb bin/benchhello bin/benchrt
+	rm -f bin/selfdb bin/benchhello bin/benchrt bin/chaos
 	$(GO) clean -testcache

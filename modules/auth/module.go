@@ -30,17 +30,22 @@ var Module = fx.Module("auth",
 		NewIdentity,
 		func(i *Identity) identity.Resolver { return i },
 		NewService,
-		NewHandler,
+		newHandler,
 		httpserver.AsRoutes(NewRoutes),
 	),
 	fx.Provide(func(r *Repository) userLoader { return r }),
 	fx.Provide(worker.As(newPurger)),
-	fx.Invoke(bootstrap),
 )
 
-// bootstrap creates the default superuser at start.
-func bootstrap(lc fx.Lifecycle, svc *Service) {
+// newHandler builds the routes' handler and creates the default superuser at
+// start. The hook is registered here, not by an fx.Invoke, so that it runs
+// before the server's: Fx runs start hooks in the order they were appended,
+// a constructor's before those of what depends on it, and the server depends
+// on the routes. The server then listens (and /readyz says ready) only once
+// the superuser can log in; an Invoke's hook came after the server's.
+func newHandler(lc fx.Lifecycle, svc *Service) *Handler {
 	lc.Append(fx.Hook{OnStart: svc.Bootstrap})
+	return NewHandler(svc)
 }
 
 // newPurger deletes expired refresh tokens every AUTH_TOKEN_PURGE_INTERVAL,

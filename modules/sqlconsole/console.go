@@ -209,6 +209,11 @@ func (r *runner) run(ctx context.Context, conn *sql.Conn, stmts []Statement, arg
 		// A broken connection was discarded (see one); Postgres rolls back
 		// the transaction of a closed session, so the ROLLBACK may fail.
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		if db.IsConnectionError(err) {
+			// The connection broke or timed out: not the script's failure
+			// (and a COMMIT's outcome is unknown), so not a SQL error.
+			return nil, err
+		}
 		res.Success, res.Error, res.Results = false, errText(err), nil
 		res.TotalExecutionTime = time.Since(start).Seconds()
 		return res, nil
