@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"time"
@@ -57,6 +58,14 @@ func OpenPool(cfg *config.Config, o PoolOptions) (*bun.DB, error) {
 		pgdriver.WithWriteTimeout(o.ReadTimeout),
 		pgdriver.WithApplicationName(o.Name),
 		pgdriver.WithBufferSize(readBufferSize),
+		// Before reusing an idle connection, make sure the server has not
+		// hung up on it (see alive).
+		pgdriver.WithResetSessionFunc(func(_ context.Context, cn *pgdriver.Conn) error {
+			if alive(cn.Conn()) != nil {
+				return driver.ErrBadConn
+			}
+			return nil
+		}),
 	}
 	if o.StatementTimeout > 0 {
 		// Added to the DSN's own parameters (WithConnParams would replace them).

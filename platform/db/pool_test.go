@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
@@ -85,5 +86,34 @@ func TestAPIPoolBoundsStatements(t *testing.T) {
 			t.Fatalf("pool did not recover: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// After a Postgres restart, the pool's idle connections are dead: each is
+// dropped when next checked out (the server hung up on it), so the first
+// requests after the restart succeed instead of failing one per connection.
+func TestIdleConnectionsAfterRestartAreDropped(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	d := testkit.OpenDB(t, pg.URL, "DB_MAX_OPEN_CONNS", "4")
+	ctx := context.Background()
+	// Warm four connections: hold them all at once, then give them back.
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := d.DB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	pg.Stop()
+	pg.Start()
+	for i := range 8 {
+		var one int
+		if err := d.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("query %d after the restart: %v", i, err)
+		}
 	}
 }
