@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -154,13 +153,7 @@ func TestConcurrentLoadNeverHangs(t *testing.T) {
 // Retry-After shortly after DB_QUERY_TIMEOUT (not after DB_READ_TIMEOUT,
 // 60 s), and answer normally once Postgres does again.
 func TestHungPostgresFailsFast(t *testing.T) {
-	target, err := url.Parse(testkit.DatabaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := testkit.StartProxy(t, target.Host)
-	viaProxy := *target
-	viaProxy.Host = proxy.Addr
+	proxy, viaProxy := testkit.DatabaseProxy(t)
 	const queryTimeout = time.Second
 	a := testkit.Start(t, testkit.With(modules), testkit.Env(
 		"DATABASE_URL", viaProxy.String(), "DB_QUERY_TIMEOUT", queryTimeout.String(), "DB_ACQUIRE_TIMEOUT", "1s"))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +16,7 @@ import (
 // script's own failure (make chaos saw "EOF" reported so while Postgres
 // hung).
 func TestBrokenConnectionIsUnavailable(t *testing.T) {
-	target, err := url.Parse(testkit.DatabaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := testkit.StartProxy(t, target.Host)
-	viaProxy := *target
-	viaProxy.Host = proxy.Addr
+	proxy, viaProxy := testkit.DatabaseProxy(t)
 	w := start(t, "DATABASE_URL", viaProxy.String())
 	direct := testkit.OpenDB(t, testkit.DatabaseURL())
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -34,13 +33,7 @@ func apiPool(t *testing.T, rawURL string, q time.Duration) *config.Config {
 // the statement shortly after (503 database_unavailable) instead of after
 // DB_READ_TIMEOUT; once it answers again, so does the pool.
 func TestAPIPoolBoundsStatements(t *testing.T) {
-	target, err := url.Parse(testkit.DatabaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := testkit.StartProxy(t, target.Host)
-	viaProxy := *target
-	viaProxy.Host = proxy.Addr
+	proxy, viaProxy := testkit.DatabaseProxy(t)
 	// A parameter of the URL's own stays set next to statement_timeout.
 	params := viaProxy.Query()
 	params.Set("lock_timeout", "4321")

@@ -2,7 +2,6 @@ package health_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -265,12 +264,7 @@ func TestPostgresOutage(t *testing.T) {
 // the request early, only the health check's own deadline does.
 func TestPostgresHangs(t *testing.T) {
 	t.Parallel()
-	u, err := url.Parse(testkit.DatabaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := testkit.StartProxy(t, u.Host)
-	u.Host = p.Addr
+	p, u := testkit.DatabaseProxy(t)
 	app := testkit.Start(t, testkit.Env("DATABASE_URL", u.String()))
 	app.Get(t, "/api/v1/health/db", "").Expect(t, 200)
 

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -128,4 +129,19 @@ func (p *Proxy) Cut() {
 	p.conns = map[net.Conn]struct{}{}
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// DatabaseProxy starts a Proxy in front of the package database's server
+// and returns it with the package database's URL through it: for tests of
+// Postgres outages (cut, hang) that leave the server itself running.
+func DatabaseProxy(t testing.TB) (*Proxy, *url.URL) {
+	t.Helper()
+	target, err := url.Parse(DatabaseURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := StartProxy(t, target.Host)
+	via := *target
+	via.Host = p.Addr
+	return p, &via
 }
