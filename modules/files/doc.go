@@ -5,7 +5,11 @@
 //
 // Upload: initiate-upload inserts a pending row and hands out a URL signed
 // with HMAC-SHA256 (key derived from SECRET_KEY) over method, bucket id,
-// object name and expiry (SIGNED_URL_TTL). A pending row reports
+// object name and expiry (SIGNED_URL_TTL). The signature is the URL path's
+// last segment, /files/upload-direct/<bucket>/<object>/<expires>.<hex mac>,
+// so that a client keeping only the path (the original admin UI, through
+// its proxy) still uploads; URLs signed in the query (?expires=&signature=,
+// handed out before) are accepted until they expire. A pending row reports
 // the size declared at initiate-upload (0 when none); when one was declared,
 // a body of another length is refused (400 size_mismatch: a raw body's
 // Content-Length before a byte is read, a multipart file part while it

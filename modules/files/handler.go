@@ -289,7 +289,14 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		// request on the connection must not inherit it.
 		defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
 	}
-	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), c.Query(QueryExpires), c.Query(QuerySignature))
+	// The signature is the path's last segment (what initiate-upload hands
+	// out), or the query of URLs handed out before: both stay valid until
+	// they expire.
+	expires, signature := c.Query(QueryExpires), c.Query(QuerySignature)
+	if token := c.Params("token"); token != "" {
+		expires, signature = SplitPathToken(token)
+	}
+	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), expires, signature)
 	if err != nil {
 		c.Response().SetConnectionClose()
 		return err

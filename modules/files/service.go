@@ -114,7 +114,7 @@ func GuessType(name string) string {
 
 // Initiate is step 1 of the upload flow for a user: a pending row (its size
 // the declared one, when size is given) and its signed upload URL (a path
-// and query; the handler adds the base). Errors:
+// ending in the signature; the handler adds the base). Errors:
 // invalid_filename, bucket_not_found, bucket_permission_denied, file_too_large.
 func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID uuid.UUID, filename string, contentType *string, size *int64) (*File, *buckets.Bucket, string, error) {
 	if !ValidFilename(filename) {
@@ -144,8 +144,9 @@ func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID 
 	if err := s.repo.Insert(ctx, f); err != nil {
 		return nil, nil, "", err
 	}
-	q := s.signer.Sign("PUT", b.ID, f.ObjectName, exp)
-	return f, b, "/files/upload-direct/" + url.PathEscape(b.Name) + "/" + f.ObjectName + "?" + q.Encode(), nil
+	// The signature travels in the path: the original admin UI keeps only
+	// the path of upload_url (it uploads through its own proxy).
+	return f, b, UploadPrefix + url.PathEscape(b.Name) + "/" + f.ObjectName + "/" + s.signer.PathToken("PUT", b.ID, f.ObjectName, exp), nil
 }
 
 // readable is nil when p may read f in b (download-info and byte routes).
