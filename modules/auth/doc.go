@@ -31,7 +31,11 @@
 // retired token again after AUTH_REFRESH_REUSE_GRACE revokes the family.
 // /logout revokes the presented token's family.
 //
-// Error codes: invalid_credentials, inactive_user, email_taken,
+// Registration: open to anyone unless AUTH_ALLOW_SIGNUP is false; then
+// /register answers 403 signup_disabled (before reading the body) and only a
+// superuser creates users (POST /api/v1/users, modules/users).
+//
+// Error codes: invalid_credentials, inactive_user, email_taken, signup_disabled,
 // invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
 // rate_limited, plus validation_failed.
 package auth

@@ -56,6 +56,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"JSON_BODY_LIMIT_BYTES": "0",
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
+		"AUTH_ALLOW_SIGNUP":     "maybe",
 		"FILES_PUBLIC_URL":      "files.example.com",
 		"DB_ACQUIRE_TIMEOUT":    "0s",
 		"DB_QUERY_TIMEOUT":      "500us",
