@@ -25,6 +25,10 @@
 // before its password is checked (so concurrent guesses can't all pass one
 // unchanged count) and gives its place back when the password is right.
 //
+// Anon key: POST /api/v1/auth/refresh alone needs none (the refresh token is
+// the credential; the original admin UI refreshes without it): Routes
+// declares that one path public. The other auth routes need the key.
+//
 // Refresh tokens: non-rotating by default (SDKs keep the first one). With
 // AUTH_REFRESH_ROTATION=true, /refresh retires the presented token and
 // returns a new one in the same family (one family per login); presenting a
