@@ -70,6 +70,7 @@ func newObserver(log *zap.Logger, accessLog bool, onError fiber.ErrorHandler, re
 
 func (o *observer) handle(c *fiber.Ctx) error {
 	start := time.Now()
+	c.Locals(loggerKey, o.log)
 	o.inFlight.Inc()
 	defer o.inFlight.Dec()
 	if err := c.Next(); err != nil {
