@@ -61,9 +61,8 @@ done <"$secrets"
 
 export SELFDB_ENV=${SELFDB_ENV:-production}
 export LOG_FORMAT=${LOG_FORMAT:-console}
-export STORAGE_PATH=${STORAGE_PATH:-$DATA/storage}
+# STORAGE_PATH: selfdb's own default, .data/storage (platform/config).
 export API_PORT=${API_PORT:-8000}
-mkdir -p "$STORAGE_PATH"
 
 # reachable_db reports whether selfdb can connect to $DATABASE_URL: `migrate
 # status` succeeds, or fails only because no migration was ever applied (42P01).

@@ -86,7 +86,9 @@ type Config struct {
 	AuthRefreshReuseGrace        time.Duration `env:"AUTH_REFRESH_REUSE_GRACE" envDefault:"10s"`
 	AuthTokenPurgeInterval       time.Duration `env:"AUTH_TOKEN_PURGE_INTERVAL" envDefault:"1h"`
 
-	StoragePath string `env:"STORAGE_PATH" envDefault:"./data/storage"`
+	// StoragePath defaults to where `make run` keeps everything (.data/);
+	// it was ./data/storage before (files warns when bytes are left there).
+	StoragePath string `env:"STORAGE_PATH" envDefault:".data/storage"`
 
 	// tables (modules/tables, modules/sqlconsole): the SQL console's limits.
 	SQLStatementTimeout time.Duration `env:"SQL_STATEMENT_TIMEOUT" envDefault:"30s"`
