@@ -33,7 +33,7 @@ build: ## build bin/selfdb (static, version stamped)
 run: build ## run the server locally (starts Postgres + memcached under .data/ when needed)
 	@bash .ci/dev.sh
 
-stop: ## stop the services `make run` started under .data/
+stop: ## stop the `make run` server, then the PostgreSQL and memcached it started under .data/
 	@bash .ci/services.sh stop .data
 
 test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set), then each fuzz target for FUZZTIME (0 skips)

@@ -124,7 +124,11 @@ cat <<EOF
   admin login  $DEFAULT_ADMIN_EMAIL / $DEFAULT_ADMIN_PASSWORD
                (created on the first start when no user has this email)
   try          curl -H "apikey: $ANON_KEY" http://$host:$API_PORT/api/v1/health
-  secrets      $secrets; services under $DATA/ (\`make stop\` stops them)
+  secrets      $secrets; services under $DATA/
+  stop         Ctrl-C stops the server; \`make stop\` (from another shell) stops
+               the server and the services
 
 EOF
+# exec keeps this pid: `make stop` finds the server by it.
+echo $$ >"$DATA/selfdb.pid"
 exec bin/selfdb serve
