@@ -15,7 +15,9 @@ GOTEST_PKGS ?= ./...
 GOTEST_FLAGS ?= -race -count=1 -timeout 20m
 # Per fuzz target after the tests: `make test FUZZTIME=30s`; 0 skips them.
 FUZZTIME ?= 5s
-IMAGE ?= selfdb:$(VERSION)
+# `make docker` tags the image selfdb:$(VERSION) and selfdb:latest, the one
+# docker/docker-compose.yml runs.
+IMAGE ?= selfdb
 
 export GO GOTEST_PKGS GOTEST_FLAGS FUZZTIME
 
@@ -33,7 +35,7 @@ build: ## build bin/selfdb (static, version stamped)
 run: build ## run the server locally (starts Postgres + memcached under .data/ when needed)
 	@bash .ci/dev.sh
 
-stop: ## stop the services `make run` started under .data/
+stop: ## stop the `make run` server, then the PostgreSQL and memcached it started under .data/
 	@bash .ci/services.sh stop .data
 
 test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set), then each fuzz target for FUZZTIME (0 skips)
@@ -57,8 +59,8 @@ chaos: build ## two instances under load while Postgres restarts/hangs and memca
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/chaos ./cmd/chaos
 	@bash .ci/chaos.sh
 
-docker: ## build the container image selfdb:VERSION (needs a Docker engine)
-	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+docker: ## build the container image selfdb:VERSION, also tagged selfdb:latest for docker/docker-compose.yml (needs a Docker engine)
+	docker build -f docker/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) -t $(IMAGE):latest .
 
 clean: ## remove built binaries (keeps .data/ and bin/tools)
 	rm -f bin/selfdb bin/benchhello bin/benchrt bin/chaos

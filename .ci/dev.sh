@@ -8,8 +8,11 @@
 #   (preferred port 11219).
 # - Secrets: SECRET_KEY, ANON_KEY and the admin password are generated on the
 #   first run and kept in .data/secrets.env (mode 600); variables already set
-#   in the environment win.
-# Everything is reused by the next run; `make stop` stops the local services.
+#   in the environment or in .env win.
+# - .env at the root of the clone is read as selfdb reads it (the environment
+#   wins over it), before the defaults here.
+# Everything is reused by the next run. The server's pid is kept in
+# .data/selfdb.pid: `make stop` stops the server, then the local services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/lib.sh
@@ -19,6 +22,23 @@ say() { echo "run: $*" >&2; }
 DATA=.data
 mkdir -p "$DATA"
 chmod 755 "$DATA" # the postgres user must reach .data/pg
+
+# --- .env ---------------------------------------------------------------------
+# The same simple format selfdb reads (cmd/selfdb/dotenv.go): KEY=VALUE lines,
+# # comments, optional `export ` and quotes; variables already set win.
+if [ -f .env ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
+    line="${line#"${line%%[![:space:]]*}"}"
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    line=${line#export }
+    k=${line%%=*} v=${line#*=}
+    k="${k%"${k##*[![:space:]]}"}" v="${v#"${v%%[![:space:]]*}"}" v="${v%"${v##*[![:space:]]}"}"
+    [[ "$k" =~ ^[A-Za-z_][A-Za-z0-9_]*$ && "$line" == *=* ]] || { say ".env: skipping a line that is not KEY=VALUE"; continue; }
+    if [[ ${#v} -ge 2 && ( "$v" == \"*\" || "$v" == \'*\' ) ]]; then v=${v:1:${#v}-2}; fi
+    [ -z "${!k+set}" ] && export "$k=$v"
+  done <.env
+fi
 
 # --- secrets ------------------------------------------------------------------
 secrets="$DATA/secrets.env"
@@ -41,9 +61,8 @@ done <"$secrets"
 
 export SELFDB_ENV=${SELFDB_ENV:-production}
 export LOG_FORMAT=${LOG_FORMAT:-console}
-export STORAGE_PATH=${STORAGE_PATH:-$DATA/storage}
+# STORAGE_PATH: selfdb's own default, .data/storage (platform/config).
 export API_PORT=${API_PORT:-8000}
-mkdir -p "$STORAGE_PATH"
 
 # reachable_db reports whether selfdb can connect to $DATABASE_URL: `migrate
 # status` succeeds, or fails only because no migration was ever applied (42P01).
@@ -105,7 +124,11 @@ cat <<EOF
   admin login  $DEFAULT_ADMIN_EMAIL / $DEFAULT_ADMIN_PASSWORD
                (created on the first start when no user has this email)
   try          curl -H "apikey: $ANON_KEY" http://$host:$API_PORT/api/v1/health
-  secrets      $secrets; services under $DATA/ (\`make stop\` stops them)
+  secrets      $secrets; services under $DATA/
+  stop         Ctrl-C stops the server; \`make stop\` (from another shell) stops
+               the server and the services
 
 EOF
+# exec keeps this pid: `make stop` finds the server by it.
+echo $$ >"$DATA/selfdb.pid"
 exec bin/selfdb serve

@@ -5,7 +5,8 @@
 # (ephemeral, free ports). Installs what is missing with apt.
 #
 #   services.sh start DIR [PG_PORT MC_PORT]   prints shell `export` lines
-#   services.sh stop DIR
+#   services.sh stop DIR                      also stops a `make run` server
+#                                             (its pid in DIR/selfdb.pid) first
 #
 # PG_PORT and MC_PORT are preferred ports: a taken one is replaced by a free
 # one. SERVICES="postgres memcached" (the default) names what to start.
@@ -126,6 +127,20 @@ case "$cmd" in
     fi
     ;;
   stop)
+    # The server `make run` started (.ci/dev.sh records its pid) goes first:
+    # it uses the services. Only a live process running selfdb is signalled,
+    # never a pid the system gave to something else since.
+    if [ -s "$dir/selfdb.pid" ]; then
+      pid=$(cat "$dir/selfdb.pid")
+      if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'selfdb'; then
+        log "stopping the selfdb server (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        # SHUTDOWN_TIMEOUT (15s by default) plus a margin.
+        for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then log "the server (pid $pid) did not stop within 20s; leaving it"; exit 1; fi
+      fi
+      rm -f "$dir/selfdb.pid"
+    fi
     pgdata=$(pgdata_of "$dir")
     if [ -s "$pgdata/postmaster.pid" ]; then
       bin=$(pg_bindir)

@@ -43,11 +43,14 @@ var Module = fx.Module("platform",
 	fx.Invoke(func(*httpserver.Listener) {}, func(*worker.Supervisor) {}, httpserver.ServeAdmin),
 )
 
-// Quiet keeps Fx's own event log at debug level, so start-up prints only the
-// server's lines.
+// Quiet keeps Fx's own event log at debug level, its errors included, so
+// start-up prints only the server's lines: the caller reports what Start
+// returns (cmd/selfdb prints one line for an unreachable database rather
+// than Fx's three).
 var Quiet = fx.WithLogger(func(log *zap.Logger) fxevent.Logger {
 	l := &fxevent.ZapLogger{Logger: log}
 	l.UseLogLevel(zap.DebugLevel)
+	l.UseErrorLevel(zap.DebugLevel)
 	return l
 })
 

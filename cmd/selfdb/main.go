@@ -1,9 +1,12 @@
 // Command selfdb is the SelfDB server: `selfdb [serve]`, `selfdb migrate
-// up|down|status`, `selfdb version`, `selfdb healthcheck`.
+// up|down|status`, `selfdb version`, `selfdb healthcheck`. serve, migrate
+// and healthcheck read .env from the working directory when there is one;
+// variables already set in the environment win.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -37,19 +40,30 @@ var modules = fx.Options(
 	realtime.Module,
 )
 
-func main() {
+func main() { os.Exit(run(os.Args[1:])) }
+
+// run runs the command args names and returns the exit code. The commands
+// that read the configuration first load .env from the working directory.
+func run(args []string) int {
 	cmd := "serve"
-	if len(os.Args) > 1 {
-		cmd = os.Args[1]
+	if len(args) > 0 {
+		cmd = args[0]
 	}
 	var err error
+	switch cmd {
+	case "serve", "migrate", "healthcheck":
+		if err := loadDotEnv(".env"); err != nil {
+			fmt.Fprintln(os.Stderr, "selfdb:", err)
+			return 1
+		}
+	}
 	switch cmd {
 	case "serve":
 		err = serve()
 	case "migrate":
 		sub := "up"
-		if len(os.Args) > 2 {
-			sub = os.Args[2]
+		if len(args) > 1 {
+			sub = args[1]
 		}
 		err = migrate(sub)
 	case "version", "--version", "-v":
@@ -60,12 +74,13 @@ func main() {
 		usage()
 	default:
 		usage()
-		os.Exit(2)
+		return 2
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "selfdb:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func usage() {
@@ -73,9 +88,14 @@ func usage() {
   serve                  run the server (default)
   migrate up|down|status apply, roll back the last group, or list migrations
   version                print the version
-  healthcheck            exit 0 when the local /readyz answers 200 (for Docker)`)
+  healthcheck            exit 0 when the local /readyz answers 200 (for Docker)
+The configuration comes from the environment, and from .env in the working
+directory when there is one (variables already set win); every variable is
+documented in configs/selfdb.example.env.`)
 }
 
+// serve runs the server until SIGINT or SIGTERM. A failure to start is
+// returned (one line: main prints it), not logged by Fx.
 func serve() error {
 	// Load once up front so a bad variable is reported by name, not inside
 	// Fx's dependency error.
@@ -86,7 +106,25 @@ func serve() error {
 	if err := app.Err(); err != nil {
 		return err
 	}
-	app.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		// Database unreachable: its own one-line message, not Fx's chain.
+		var unreachable *db.UnreachableError
+		if errors.As(err, &unreachable) {
+			return unreachable
+		}
+		return err
+	}
+	sig := <-app.Wait()
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer stopCancel()
+	if err := app.Stop(stopCtx); err != nil {
+		return err
+	}
+	if sig.ExitCode != 0 {
+		return fmt.Errorf("stopped with exit code %d", sig.ExitCode)
+	}
 	return nil
 }
 
@@ -102,7 +140,7 @@ func migrate(sub string) error {
 	defer database.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := db.Ping(ctx, database, cfg.DBStartTimeout); err != nil {
+	if err := db.PingAtStart(ctx, database, cfg); err != nil {
 		return err
 	}
 	switch sub {

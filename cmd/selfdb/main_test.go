@@ -18,7 +18,15 @@ import (
 	"go.uber.org/fx"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+// TestMain runs the tests, or, with SELFDB_TEST_RUN set (space-separated
+// arguments), is selfdb itself: tests of what the process prints and how it
+// exits run the test binary that way.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("SELFDB_TEST_RUN"); args != "" {
+		os.Exit(run(strings.Fields(args)))
+	}
+	testkit.Main(m)
+}
 
 // setEnv puts the test configuration (plus overrides) into the process
 // environment, which the subcommands read.

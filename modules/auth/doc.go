@@ -25,13 +25,21 @@
 // before its password is checked (so concurrent guesses can't all pass one
 // unchanged count) and gives its place back when the password is right.
 //
+// Anon key: POST /api/v1/auth/refresh alone needs none (the refresh token is
+// the credential; the original admin UI refreshes without it): Routes
+// declares that one path public. The other auth routes need the key.
+//
 // Refresh tokens: non-rotating by default (SDKs keep the first one). With
 // AUTH_REFRESH_ROTATION=true, /refresh retires the presented token and
 // returns a new one in the same family (one family per login); presenting a
 // retired token again after AUTH_REFRESH_REUSE_GRACE revokes the family.
 // /logout revokes the presented token's family.
 //
-// Error codes: invalid_credentials, inactive_user, email_taken,
+// Registration: open to anyone unless AUTH_ALLOW_SIGNUP is false; then
+// /register answers 403 signup_disabled (before reading the body) and only a
+// superuser creates users (POST /api/v1/users, modules/users).
+//
+// Error codes: invalid_credentials, inactive_user, email_taken, signup_disabled,
 // invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
 // rate_limited, plus validation_failed.
 package auth

@@ -16,6 +16,8 @@ var (
 	ErrUserGone = apperr.Unauthenticated("user_gone", "User no longer exists")
 	// ErrUserHasData is a user delete blocked by rows no module cleaned up.
 	ErrUserHasData = apperr.Conflict("user_has_data", "The user still owns data that blocks the deletion")
+	// ErrSignupDisabled is a registration while AUTH_ALLOW_SIGNUP is false.
+	ErrSignupDisabled = apperr.Forbidden("signup_disabled", "Self-registration is disabled on this server; an administrator creates accounts")
 	// ErrRateLimited is a request over a rate limit; the Retry-After header is added per response.
 	ErrRateLimited = apperr.RateLimited("rate_limited", "Too many requests, try again later")
 )

@@ -67,6 +67,10 @@ func formValue(c *fiber.Ctx, name string) *string {
 }
 
 func (h *Handler) register(c *fiber.Ctx) error {
+	// Closed registration says so whatever the body.
+	if err := h.svc.SignupOpen(); err != nil {
+		return err
+	}
 	var in RegisterRequest
 	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err

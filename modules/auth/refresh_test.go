@@ -171,3 +171,35 @@ func TestRefreshRotationGraceForConcurrentRefreshes(t *testing.T) {
 	next := refresh(t, a, s.Refresh).Expect(t, 200).Map(t)["refresh_token"].(string)
 	refresh(t, a, next).Expect(t, 200)
 }
+
+// POST /auth/refresh needs no anon key (api.md §0.2, §2, amended: the refresh
+// token is the credential; the original admin UI refreshes without the key),
+// and that path alone: every other auth route still answers 401 without it.
+func TestRefreshWithoutAnonKey(t *testing.T) {
+	a := start(t)
+	s := newUser(t, a, "refresh-nokey@example.com")
+	noKey := func(method, path string, body any) testkit.Req {
+		return testkit.Req{Method: method, Path: path, NoKey: true, Body: body}
+	}
+	anonKey := map[string]any{"detail": "Missing or invalid anon-key. Every request must include a valid anon-key in the header or query params."}
+	testkit.Run(t, a, []testkit.Case{
+		{Name: "refresh without the key", Req: noKey("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": s.Refresh}), Status: 200,
+			Want: map[string]any{"access_token": testkit.Present, "token_type": "bearer"},
+			Check: func(t *testing.T, r *testkit.Response) {
+				a.Get(t, "/api/v1/users/me", r.Map(t)["access_token"].(string)).Expect(t, 200)
+			}},
+		{Name: "with a trailing slash", Req: noKey("POST", "/api/v1/auth/refresh/", map[string]any{"refresh_token": s.Refresh}), Status: 200},
+		{Name: "with a wrong key", Req: testkit.Req{Method: "POST", Path: "/api/v1/auth/refresh", NoKey: true, Headers: map[string]string{"apikey": "wrong"},
+			Body: map[string]any{"refresh_token": s.Refresh}}, Status: 200},
+		{Name: "bad token without the key", Req: noKey("POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": "nope"}), Status: 401, Want: invalidRefresh},
+		{Name: "login still needs the key", Req: noKey("POST", "/api/v1/auth/login", map[string]any{"email": "refresh-nokey@example.com", "password": "password123"}), Status: 401, Want: anonKey},
+		{Name: "register still needs the key", Req: noKey("POST", "/api/v1/auth/register", map[string]any{"email": "x-nokey@example.com", "password": "password123"}), Status: 401, Want: anonKey},
+		{Name: "logout still needs the key", Req: noKey("POST", "/api/v1/auth/logout", map[string]any{"refresh_token": s.Refresh}), Status: 401, Want: anonKey},
+		{Name: "logout-all still needs the key", Req: testkit.Req{Method: "POST", Path: "/api/v1/auth/logout-all", NoKey: true, Token: s.Access}, Status: 401, Want: anonKey},
+		{Name: "a path beside it", Req: noKey("POST", "/api/v1/auth/refreshx", map[string]any{"refresh_token": s.Refresh}), Status: 401, Want: anonKey},
+		{Name: "a path below it", Req: noKey("POST", "/api/v1/auth/refresh/x", map[string]any{"refresh_token": s.Refresh}), Status: 401, Want: anonKey},
+		{Name: "users still need the key", Req: testkit.Req{Method: "GET", Path: "/api/v1/users/me", NoKey: true, Token: s.Access}, Status: 401, Want: anonKey},
+	})
+	// The session still works after all that (logout above was refused).
+	refresh(t, a, s.Refresh).Expect(t, 200)
+}

@@ -113,3 +113,41 @@ func TestConcurrentRegistrationsOfOneEmail(t *testing.T) {
 		t.Fatalf("%d rows for the email", rows)
 	}
 }
+
+// AUTH_ALLOW_SIGNUP=false closes self-registration: register answers 403
+// signup_disabled (whatever the body) and creates nothing, while a superuser
+// still creates users and they log in.
+func TestSignupDisabled(t *testing.T) {
+	a := start(t, "AUTH_ALLOW_SIGNUP", "false")
+	su := login(t, a, adminEmail, adminPassword)
+	user := newUserAs(t, a, su.Access, "made-by-admin@example.com")
+	disabled := map[string]any{"code": "signup_disabled", "detail": testkit.Present}
+	reg := func(body any) testkit.Req { return testkit.Req{Method: "POST", Path: registerPath, Body: body} }
+	testkit.Run(t, a, []testkit.Case{
+		{Name: "register", Req: reg(map[string]any{"email": "closed@example.com", "password": "password123"}), Status: 403, Want: disabled,
+			Check: func(t *testing.T, r *testkit.Response) {
+				var n int
+				if err := a.DB.NewRaw("SELECT count(*) FROM selfdb.users WHERE email = 'closed@example.com'").Scan(t.Context(), &n); err != nil || n != 0 {
+					t.Errorf("closed registration stored %d users (%v)", n, err)
+				}
+			}},
+		{Name: "register with a superuser token", Req: testkit.Req{Method: "POST", Path: registerPath, Token: su.Access,
+			Body: map[string]any{"email": "closed2@example.com", "password": "password123"}}, Status: 403, Want: disabled},
+		{Name: "register with an empty body", Req: reg(map[string]any{}), Status: 403, Want: disabled},
+		{Name: "no anon key is still 401", Req: testkit.Req{Method: "POST", Path: registerPath, NoKey: true, Body: map[string]any{}}, Status: 401},
+		{Name: "superuser creates a user", Req: testkit.Req{Method: "POST", Path: "/api/v1/users", Token: su.Access,
+			Body: map[string]any{"email": "second-by-admin@example.com", "password": "password123"}}, Status: 200,
+			Want: map[string]any{"email": "second-by-admin@example.com", "is_superuser": false, "is_active": true}},
+		{Name: "a user cannot create users", Req: testkit.Req{Method: "POST", Path: "/api/v1/users", Token: user.Access,
+			Body: map[string]any{"email": "third@example.com", "password": "password123"}}, Status: 403},
+		{Name: "the created user logs in", Req: testkit.Req{Method: "POST", Path: "/api/v1/auth/login",
+			Body: map[string]any{"email": "second-by-admin@example.com", "password": "password123"}}, Status: 200},
+	})
+}
+
+// newUserAs creates a user through POST /users as a superuser and logs in.
+func newUserAs(t *testing.T, a *testkit.App, suToken, email string) session {
+	t.Helper()
+	a.Do(t, testkit.Req{Method: "POST", Path: "/api/v1/users", Token: suToken, Body: map[string]any{"email": email, "password": "password123"}}).Expect(t, 200)
+	return login(t, a, email, "password123")
+}

@@ -126,9 +126,13 @@ func (s *Service) openSession(ctx context.Context, idb bun.IDB, userID, family u
 	return tok, nil
 }
 
-// Register creates an active non-superuser (anyone). Errors:
-// validation_failed, email_taken, rate_limited.
+// Register creates an active non-superuser (anyone, while
+// AUTH_ALLOW_SIGNUP). Errors: signup_disabled, validation_failed,
+// email_taken, rate_limited.
 func (s *Service) Register(ctx context.Context, in RegisterRequest, ip string) (*User, error) {
+	if err := s.SignupOpen(); err != nil {
+		return nil, err
+	}
 	if err := s.limit(scopeRegisterIP, ip, s.cfg.AuthRegisterMaxPerIP); err != nil {
 		return nil, err
 	}
@@ -153,6 +157,15 @@ func (s *Service) Register(ctx context.Context, in RegisterRequest, ip string) (
 		return nil, err
 	}
 	return s.CreateUser(ctx, NewUser{Email: *in.Email, Password: *in.Password, FullName: in.FullName, IsActive: true})
+}
+
+// SignupOpen is nil while anyone may register (AUTH_ALLOW_SIGNUP), else
+// signup_disabled.
+func (s *Service) SignupOpen() error {
+	if !s.cfg.AuthAllowSignup {
+		return ErrSignupDisabled
+	}
+	return nil
 }
 
 // CreateUser inserts an account with already validated fields. Errors:

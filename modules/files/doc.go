@@ -5,7 +5,15 @@
 //
 // Upload: initiate-upload inserts a pending row and hands out a URL signed
 // with HMAC-SHA256 (key derived from SECRET_KEY) over method, bucket id,
-// object name and expiry (SIGNED_URL_TTL). The PUT streams the body (raw or
+// object name and expiry (SIGNED_URL_TTL). The signature is the URL path's
+// last segment, /files/upload-direct/<bucket>/<object>/<expires>.<hex mac>,
+// so that a client keeping only the path (the original admin UI, through
+// its proxy) still uploads; URLs signed in the query (?expires=&signature=,
+// handed out before) are accepted until they expire. A pending row reports
+// the size declared at initiate-upload (0 when none); when one was declared,
+// a body of another length is refused (400 size_mismatch: a raw body's
+// Content-Length before a byte is read, a multipart file part while it
+// streams) and nothing is stored. The PUT streams the body (raw or
 // the multipart "file" field, never buffered) into a temp file in the
 // bucket's directory while counting and hashing, enforces MAX_UPLOAD_BYTES,
 // fsyncs, links it into place (never over an existing object: 409) and
@@ -43,6 +51,6 @@
 // authentication_required, file_access_denied, file_not_public,
 // not_enough_permissions, invalid_signature, invalid_object_name,
 // invalid_filename, object_exists, file_too_large, missing_file_field,
-// incomplete_upload, insufficient_storage, storage_unavailable,
+// size_mismatch, incomplete_upload, insufficient_storage, storage_unavailable,
 // range_not_satisfiable.
 package files

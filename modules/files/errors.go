@@ -30,6 +30,8 @@ var (
 	ErrTooLarge = apperr.TooLarge("file_too_large", "File exceeds the maximum upload size")
 	// ErrNoFilePart is a multipart upload without a "file" field.
 	ErrNoFilePart = apperr.Invalid("missing_file_field", "Multipart upload must contain a 'file' field")
+	// ErrSizeMismatch is an upload whose body length differs from the size declared at initiate-upload.
+	ErrSizeMismatch = apperr.Invalid("size_mismatch", "The upload's length differs from the size declared when it was initiated")
 	// ErrIncompleteUpload is a body that ended before its declared length.
 	ErrIncompleteUpload = apperr.Invalid("incomplete_upload", "The upload body ended early")
 	// ErrInsufficientSpace is a full disk (507).

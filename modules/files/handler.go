@@ -289,20 +289,35 @@ func (h *Handler) upload(c *fiber.Ctx) error {
 		// request on the connection must not inherit it.
 		defer func() { _ = conn.SetReadDeadline(time.Time{}) }()
 	}
-	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), c.Query(QueryExpires), c.Query(QuerySignature))
+	// The signature is the path's last segment (what initiate-upload hands
+	// out), or the query of URLs handed out before: both stay valid until
+	// they expire.
+	expires, signature := c.Query(QueryExpires), c.Query(QuerySignature)
+	if token := c.Params("token"); token != "" {
+		expires, signature = SplitPathToken(token)
+	}
+	t, err := h.svc.AuthorizeUpload(ctx, c.Params("bucket"), c.Params("object"), expires, signature)
 	if err != nil {
 		c.Response().SetConnectionClose()
 		return err
 	}
 	reqType := string(c.Request().Header.ContentType())
-	// Refuse a declared length that cannot fit before reading a byte; a
+	multipartBody := strings.HasPrefix(strings.ToLower(reqType), "multipart/")
+	cl := int64(c.Request().Header.ContentLength())
+	// Refuse a length that cannot be right before reading a byte: another
+	// one than the size declared at initiate-upload (a raw body; a multipart
+	// file part is measured while streaming), or one that cannot fit (a
 	// multipart body may carry up to multipartOverhead of framing besides the
-	// file. The stored bytes are limited exactly while streaming.
+	// file). The stored bytes are limited exactly while streaming.
+	if d := t.File.DeclaredSize; d != nil && !multipartBody && cl >= 0 && cl != *d {
+		c.Response().SetConnectionClose()
+		return ErrSizeMismatch
+	}
 	limit := h.cfg.MaxUploadBytes
-	if strings.HasPrefix(strings.ToLower(reqType), "multipart/") {
+	if multipartBody {
 		limit += multipartOverhead
 	}
-	if int64(c.Request().Header.ContentLength()) > limit {
+	if cl > limit {
 		c.Response().SetConnectionClose()
 		return ErrTooLarge
 	}

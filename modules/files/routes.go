@@ -45,6 +45,7 @@ func (r *Routes) Register(app fiber.Router) {
 	app.Get("/api/v1/buckets/:bucket_id/files", r.h.bucketFiles)
 
 	// Fiber's Get also answers HEAD.
+	app.Put(UploadPrefix+":bucket/:object/:token", r.h.upload)
 	app.Put(UploadPrefix+":bucket/:object", r.h.upload)
 	app.Put(UploadPrefix+"*", invalidPath)
 	app.Get("/files/download/:bucket/:object", r.h.serve(false))

@@ -75,7 +75,7 @@ func TestMetadataRoutes(t *testing.T) {
 		// initiate-upload
 		{Name: "initiate anon", Req: initiate("", "", e.pub.ID, nil), Status: 401, WantHeader: map[string]string{"WWW-Authenticate": "Bearer"}},
 		{Name: "initiate owner private", Req: initiate("", e.alice.Token, e.priv.ID, map[string]any{"content_type": "application/x-thing", "size": 5}), Status: 201,
-			Want: map[string]any{"file_metadata": map[string]any{"status": "pending", "size": 0, "content_type": "application/x-thing", "bucket_id": e.priv.ID, "owner_id": e.alice.ID}}},
+			Want: map[string]any{"file_metadata": map[string]any{"status": "pending", "size": 5, "content_type": "application/x-thing", "bucket_id": e.priv.ID, "owner_id": e.alice.ID}}},
 		{Name: "initiate other user private", Req: initiate("", e.bob.Token, e.priv.ID, nil), Status: 403,
 			Want: map[string]any{"detail": "Permission denied for this bucket"}},
 		{Name: "initiate other user public", Req: initiate("", e.bob.Token, e.pub.ID, nil), Status: 201},

@@ -112,8 +112,9 @@ func GuessType(name string) string {
 	return mime.TypeByExtension(filepath.Ext(name))
 }
 
-// Initiate is step 1 of the upload flow for a user: a pending row and its
-// signed upload URL (a path and query; the handler adds the base). Errors:
+// Initiate is step 1 of the upload flow for a user: a pending row (its size
+// the declared one, when size is given) and its signed upload URL (a path
+// ending in the signature; the handler adds the base). Errors:
 // invalid_filename, bucket_not_found, bucket_permission_denied, file_too_large.
 func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID uuid.UUID, filename string, contentType *string, size *int64) (*File, *buckets.Bucket, string, error) {
 	if !ValidFilename(filename) {
@@ -135,13 +136,17 @@ func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID 
 	exp := s.now().Add(s.cfg.SignedURLTTL)
 	f := &File{
 		BucketID: b.ID, ObjectName: objectName(filename), Filename: filename, ContentType: contentType,
-		Status: StatusPending, OwnerID: p.ID, UploadExpiresAt: exp,
+		Status: StatusPending, OwnerID: p.ID, UploadExpiresAt: exp, DeclaredSize: size,
+	}
+	if size != nil {
+		f.Size = *size
 	}
 	if err := s.repo.Insert(ctx, f); err != nil {
 		return nil, nil, "", err
 	}
-	q := s.signer.Sign("PUT", b.ID, f.ObjectName, exp)
-	return f, b, "/files/upload-direct/" + url.PathEscape(b.Name) + "/" + f.ObjectName + "?" + q.Encode(), nil
+	// The signature travels in the path: the original admin UI keeps only
+	// the path of upload_url (it uploads through its own proxy).
+	return f, b, UploadPrefix + url.PathEscape(b.Name) + "/" + f.ObjectName + "/" + s.signer.PathToken("PUT", b.ID, f.ObjectName, exp), nil
 }
 
 // readable is nil when p may read f in b (download-info and byte routes).
@@ -349,11 +354,15 @@ func (s *Service) AuthorizeUpload(ctx context.Context, bucketName, object, expir
 }
 
 // Upload streams body into the target's object and marks the row ready.
-// contentType is the type the body declared ("" when none). Errors:
-// file_too_large, object_exists, incomplete_upload, insufficient_storage,
-// storage_unavailable, file_not_found.
+// contentType is the type the body declared ("" when none). A file whose
+// size was declared must get exactly that many bytes. Errors:
+// size_mismatch, file_too_large, object_exists, incomplete_upload,
+// insufficient_storage, storage_unavailable, file_not_found.
 func (s *Service) Upload(ctx context.Context, t *UploadTarget, body io.Reader, contentType string) (*File, error) {
 	f := *t.File
+	if f.DeclaredSize != nil {
+		body = &declaredReader{r: body, left: *f.DeclaredSize}
+	}
 	stored, err := s.store.Put(ctx, f.BucketID, f.ObjectName, body, s.cfg.MaxUploadBytes)
 	if err != nil {
 		return nil, s.putErr(err)
@@ -387,10 +396,35 @@ func (s *Service) Upload(ctx context.Context, t *UploadTarget, body io.Reader, c
 	return &f, nil
 }
 
+// errSizeMismatch ends the read of an upload whose length is not the
+// declared one.
+var errSizeMismatch = errors.New("files: upload length differs from the declared size")
+
+// declaredReader fails a body that ends before, or goes on past, the size
+// declared at initiate-upload, so that Put stores nothing.
+type declaredReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (d *declaredReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.left -= int64(n)
+	switch {
+	case d.left < 0:
+		return n, errSizeMismatch
+	case err == io.EOF && d.left > 0:
+		return n, errSizeMismatch
+	}
+	return n, err
+}
+
 // putErr maps storage failures to the contract.
 func (s *Service) putErr(err error) error {
 	var re *ReadError
 	switch {
+	case errors.Is(err, errSizeMismatch):
+		return ErrSizeMismatch
 	case errors.As(err, &re):
 		return ErrIncompleteUpload.Wrap(err)
 	case errors.Is(err, ErrObjectExists):

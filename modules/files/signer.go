@@ -6,14 +6,16 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 )
 
 // Signer signs and checks storage URLs: HMAC-SHA256 over method, bucket id,
-// object name and expiry. The key is derived from SECRET_KEY so a URL
-// signature can never be mistaken for a JWT signature.
+// object name and expiry, carried in the query (expires, signature) or, for
+// uploads, in the path's last segment (PathToken). The key is derived from
+// SECRET_KEY so a URL signature can never be mistaken for a JWT signature.
 type Signer struct{ key []byte }
 
 // NewSigner derives the URL key from the server secret.
@@ -42,6 +44,24 @@ func (s *Signer) Sign(method string, bucketID uuid.UUID, object string, exp time
 		QueryExpires:   {strconv.FormatInt(e, 10)},
 		QuerySignature: {hex.EncodeToString(s.mac(method, bucketID, object, e))},
 	}
+}
+
+// PathToken returns the last path segment of a path-signed URL authorizing
+// method on the object until exp: "<expires>.<signature>", the same MAC as
+// the query form's.
+func (s *Signer) PathToken(method string, bucketID uuid.UUID, object string, exp time.Time) string {
+	e := exp.Unix()
+	return strconv.FormatInt(e, 10) + "." + hex.EncodeToString(s.mac(method, bucketID, object, e))
+}
+
+// SplitPathToken reads a PathToken back into expires and signature (both ""
+// when it is malformed).
+func SplitPathToken(token string) (expires, signature string) {
+	e, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return "", ""
+	}
+	return e, sig
 }
 
 // Verify reports whether expires/signature authorize method on the object at now.

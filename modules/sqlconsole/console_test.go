@@ -271,7 +271,7 @@ func TestSchemaCache(t *testing.T) {
 	w.run(t, map[string]any{"query": "CREATE TABLE public.viaSQL (id int PRIMARY KEY)"})
 	var d map[string]any
 	w.Do(t, testkit.Req{Method: "GET", Path: "/api/v1/tables/viasql", Token: w.user.Token}).Expect(t, 200).JSON(t, &d)
-	if msg := testkit.Match(map[string]any{"access": map[string]any{"read": "authenticated", "insert": "authenticated", "update": "authenticated", "delete": "authenticated"}}, d); msg != "" {
+	if msg := testkit.Match(map[string]any{"access": map[string]any{"read": "authenticated", "insert": "authenticated", "update": "superuser", "delete": "superuser"}}, d); msg != "" {
 		t.Error(msg)
 	}
 	w.Do(t, testkit.Req{Method: "GET", Path: "/api/v1/tables/viasql/data", Token: ""}).Expect(t, 401)

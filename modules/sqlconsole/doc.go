@@ -27,6 +27,15 @@
 // leaves behind (SET, LISTEN, temporary tables, advisory locks) reaches no
 // other run; the history row is then written on that clean connection.
 //
+// History: every run is recorded (on the run's clean connection), marked
+// as awaiting its echo. POST /history of a client that ran the query itself
+// through /query (the original admin UI does, after each run) would list it
+// twice: a report matching a run recorded for the same user within the last
+// minute (same query text ignoring surrounding white space, same outcome:
+// failed or not) and not matched before returns that entry (the server's
+// timing and counts) instead of adding a twin. Other reports are stored as
+// they come.
+//
 // Tables: selfdb.sql_snippets, selfdb.sql_history (deleted with the user via
 // users.OwnedData).
 //

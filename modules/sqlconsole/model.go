@@ -33,4 +33,7 @@ type HistoryEntry struct {
 	RowCount      *int64    `bun:"row_count" json:"row_count"`
 	Error         *string   `bun:"error" json:"error"`
 	ExecutedAt    time.Time `bun:"executed_at,nullzero,notnull,default:current_timestamp" json:"executed_at"`
+	// AwaitingEcho marks a run the server recorded, until a client reports
+	// the same run (see Service.AddHistory).
+	AwaitingEcho bool `bun:"awaiting_echo,notnull" json:"-"`
 }

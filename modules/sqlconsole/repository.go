@@ -2,6 +2,8 @@ package sqlconsole
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -22,6 +24,28 @@ func (r *Repository) On(d bun.IDB) *Repository { return &Repository{db: d} }
 func (r *Repository) AddHistory(ctx context.Context, h *HistoryEntry) error {
 	_, err := r.db.NewInsert().Model(h).Returning("*").Exec(ctx)
 	return db.Err(err)
+}
+
+// ClaimEcho finds the oldest run the server recorded for userID since
+// `within` ago, still awaiting its echo, with the same query (ignoring
+// surrounding white space) and outcome (failed: error set), clears its flag
+// and returns it; nil when there is none. Concurrent claims take different
+// rows.
+func (r *Repository) ClaimEcho(ctx context.Context, userID uuid.UUID, query string, failed bool, within time.Duration) (*HistoryEntry, error) {
+	h := &HistoryEntry{}
+	err := r.db.NewRaw(`UPDATE selfdb.sql_history SET awaiting_echo = false
+WHERE id = (SELECT id FROM selfdb.sql_history
+  WHERE user_id = ? AND awaiting_echo AND btrim(query, E' \t\r\n') = ? AND (error IS NOT NULL) = ?
+    AND executed_at > now() - make_interval(secs => ?)
+  ORDER BY executed_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING *`, userID, strings.Trim(query, " \t\r\n"), failed, within.Seconds()).Scan(ctx, h)
+	if db.ErrNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, db.Err(err)
+	}
+	return h, nil
 }
 
 // History lists a user's runs, newest first.

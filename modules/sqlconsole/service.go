@@ -124,7 +124,8 @@ func (s *Service) Run(ctx context.Context, p *identity.Principal, in QueryIn) (*
 			s.log.Warn("sqlconsole: change log not caught up after a run", zap.Error(err))
 		}
 	}
-	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: res.IsReadOnly || in.ReadOnly, ExecutionTime: res.TotalExecutionTime}
+	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: res.IsReadOnly || in.ReadOnly, ExecutionTime: res.TotalExecutionTime,
+		AwaitingEcho: true}
 	if res.Success {
 		n := res.TotalRowsAffected
 		h.RowCount = &n
@@ -229,13 +230,27 @@ func (s *Service) History(ctx context.Context, p *identity.Principal, page, size
 	return &HistoryPage{History: rows, Metadata: HistoryMetadata{TotalCount: n, Page: page, PageSize: size, TotalPages: (n + size - 1) / size}}, nil
 }
 
-// AddHistory records a run reported by a client.
+// echoWindow is how long after a run the server recorded a client's report
+// of the same run is taken for it.
+const echoWindow = time.Minute
+
+// AddHistory records a run reported by a client. Clients that run queries
+// through /sql/query and then report them (the original admin UI) would
+// list every run twice, since Run records it too: a report matching a run
+// the server recorded for the same user within the last minute (same query
+// text, ignoring surrounding white space; same outcome, failed or not) and
+// not matched before returns that entry, with the server's own timing and
+// counts, instead of adding a twin.
 func (s *Service) AddHistory(ctx context.Context, p *identity.Principal, in HistoryIn) (*HistoryEntry, error) {
 	if strings.TrimSpace(in.Query) == "" {
 		return nil, apperr.Validation(apperr.Field("body", "query", "Field required", "missing"))
 	}
 	if in.ExecutionTime == nil {
 		return nil, apperr.Validation(apperr.Field("body", "execution_time", "Field required", "missing"))
+	}
+	failed := in.Error != nil && *in.Error != ""
+	if twin, err := s.repo.ClaimEcho(ctx, p.ID, in.Query, failed, echoWindow); err != nil || twin != nil {
+		return twin, err
 	}
 	h := &HistoryEntry{UserID: p.ID, Query: in.Query, IsReadOnly: in.IsReadOnly, ExecutionTime: *in.ExecutionTime,
 		RowCount: in.RowCount, Error: in.Error, ExecutedAt: time.Now()}

@@ -9,10 +9,12 @@ import (
 	"github.com/selfdb/selfdb/platform/testkit"
 )
 
-// itemsTable is a table of every interesting type, readable by any user.
+// itemsTable is a table of every interesting type that any user may read,
+// insert, update and delete (update and delete chosen explicitly: by default
+// a table without an owner column leaves them to superusers).
 func itemsTable(t *testing.T, w *world) {
 	t.Helper()
-	w.create(t, map[string]any{"name": "items", "columns": []map[string]any{
+	w.create(t, map[string]any{"name": "items", "access": map[string]any{"update": "authenticated", "delete": "authenticated"}, "columns": []map[string]any{
 		{"name": "id", "type": "serial", "primary_key": true},
 		{"name": "name", "type": "varchar(10)", "nullable": false},
 		{"name": "code", "type": "text", "unique": true},

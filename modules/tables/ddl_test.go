@@ -88,7 +88,7 @@ func TestDDLRoutes(t *testing.T) {
 		{Name: "update table", Req: testkit.Req{Method: "PUT", Path: "/api/v1/tables/posts", Token: su, Body: map[string]any{
 			"new_name": "articles", "description": "Articles", "access": map[string]any{"read": "public"}}}, Status: 200,
 			Want: map[string]any{"old_name": "posts", "new_name": "articles", "description": "Articles",
-				"access": map[string]any{"read": "public", "insert": "authenticated", "update": "authenticated", "delete": "authenticated", "owner_column": nil}}},
+				"access": map[string]any{"read": "public", "insert": "authenticated", "update": "superuser", "delete": "superuser", "owner_column": nil}}},
 		{Name: "old name gone", Req: testkit.Req{Method: "GET", Path: "/api/v1/tables/posts", Token: su}, Status: 404},
 		{Name: "renamed keeps policy, readable by anon", Req: testkit.Req{Method: "GET", Path: "/api/v1/tables/articles"}, Status: 200,
 			Want: map[string]any{"description": "Articles", "access": map[string]any{"read": "public", "insert": "authenticated"}}},

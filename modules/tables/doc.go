@@ -7,8 +7,14 @@
 //
 // Tables: selfdb.table_policies holds each table's access policy (read,
 // insert, update, delete: public | authenticated | owner | superuser, plus
-// owner_column). A table without a row (created through SQL) gets the
-// default policy, all authenticated, when first seen. The SQL console keeps
+// owner_column). A new table, and one without a row (created through SQL)
+// when first seen, gets the default policy: read and insert authenticated;
+// update and delete left unset (NULL), which means owner while the policy
+// names an owner column and superuser otherwise, so that a table whose owner
+// column comes later follows it (Policy.Effective). Every route, realtime
+// and every response use the effective policy; the create response returns
+// it. Rows written before that rule (all authenticated) keep their levels.
+// The SQL console keeps
 // the rows in step after each run that wrote: a table renamed in SQL keeps its
 // policy (matched by OID), a dropped table's row is deleted. DDL done outside
 // SelfDB (psql) is not followed: a table renamed there starts from the

@@ -279,7 +279,7 @@ func (h *Handler) Create(c *fiber.Ctx) error {
 	if err := httpserver.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	created, err := h.svc.Create(c.UserContext(), in)
+	pol, created, err := h.svc.Create(c.UserContext(), in)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (h *Handler) Create(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' already exists", "created": false, "name": in.Name})
 	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' created successfully",
-		"created": true, "name": in.Name, "columns": in.Columns})
+		"created": true, "name": in.Name, "columns": in.Columns, "access": pol, "owner_column": pol.OwnerColumn})
 }
 
 // AddColumn is POST /tables/{t}/columns.

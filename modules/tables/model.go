@@ -22,7 +22,9 @@ func (l Level) valid() bool {
 	return false
 }
 
-// Policy is a table's access policy, stored in selfdb.table_policies.
+// Policy is a table's access policy, stored in selfdb.table_policies. A
+// stored policy may leave levels unset (""): Effective fills them with the
+// defaults. Every check and every response uses the effective policy.
 type Policy struct {
 	Read        Level   `json:"read"`
 	Insert      Level   `json:"insert"`
@@ -31,10 +33,33 @@ type Policy struct {
 	OwnerColumn *string `json:"owner_column"`
 }
 
-// DefaultPolicy is the policy of a new table, and of one first seen after
-// being created through SQL.
+// DefaultPolicy is the stored policy of a new table, and of one first seen
+// after being created through SQL: read and insert authenticated; update
+// and delete unset, so that they follow the owner column (Effective).
 func DefaultPolicy() Policy {
-	return Policy{Read: LevelAuthenticated, Insert: LevelAuthenticated, Update: LevelAuthenticated, Delete: LevelAuthenticated}
+	return Policy{Read: LevelAuthenticated, Insert: LevelAuthenticated}
+}
+
+// Effective is the policy p stands for (api.md §6.1): unset read and insert
+// levels are authenticated; unset update and delete levels are owner when
+// the table has an owner column, else superuser (secure by default:
+// registration is open to anyone). A table may get its owner column after
+// it was first seen, so the rule is applied to the current owner column
+// rather than written down once.
+func (p Policy) Effective() Policy {
+	change := LevelSuperuser
+	if p.OwnerColumn != nil {
+		change = LevelOwner
+	}
+	for _, f := range []struct {
+		l   *Level
+		def Level
+	}{{&p.Read, LevelAuthenticated}, {&p.Insert, LevelAuthenticated}, {&p.Update, change}, {&p.Delete, change}} {
+		if *f.l == "" {
+			*f.l = f.def
+		}
+	}
+	return p
 }
 
 // Column is one column as read from the catalog.
@@ -86,7 +111,10 @@ type Meta struct {
 	PrimaryKeys []string     `json:"primary_keys"`
 	ForeignKeys []ForeignKey `json:"foreign_keys"`
 	Indexes     []Index      `json:"indexes"`
-	Policy      Policy       `json:"policy"`
+	// Policy is the effective policy; stored is the row as written (unset
+	// levels left unset), what policy changes start from.
+	Policy Policy `json:"-"`
+	stored Policy
 }
 
 // column finds a column by name.

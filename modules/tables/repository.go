@@ -86,13 +86,15 @@ func (r *Repository) LoadMeta(ctx context.Context, name string) (*Meta, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.Policy = p
+	m.stored, m.Policy = p, p.Effective()
 	return m, nil
 }
 
-// policy reads a table's policy, creating the default one when missing.
+// policy reads a table's stored policy (unset levels ""), creating the
+// default one when missing.
 func (r *Repository) policy(ctx context.Context, q queryer, name string) (Policy, error) {
-	const sel = `SELECT read_level, insert_level, update_level, delete_level, owner_column FROM selfdb.table_policies WHERE table_name = $1`
+	const sel = `SELECT read_level, insert_level, coalesce(update_level, ''), coalesce(delete_level, ''), owner_column
+FROM selfdb.table_policies WHERE table_name = $1`
 	for range 2 {
 		var p Policy
 		err := q.QueryRowContext(ctx, sel, name).Scan(&p.Read, &p.Insert, &p.Update, &p.Delete, &p.OwnerColumn)
@@ -110,15 +112,23 @@ VALUES ($1, (SELECT c.oid FROM pg_class c WHERE `+userTable+` AND c.relname = $1
 	return DefaultPolicy(), nil
 }
 
-// SavePolicy writes a table's policy.
+// SavePolicy writes a table's stored policy (an unset update or delete
+// level stays unset: NULL).
 func (r *Repository) SavePolicy(ctx context.Context, q queryer, name string, p Policy) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO selfdb.table_policies (table_name, read_level, insert_level, update_level, delete_level, owner_column, table_oid)
 VALUES ($1, $2, $3, $4, $5, $6, (SELECT c.oid FROM pg_class c WHERE `+userTable+` AND c.relname = $1))
 ON CONFLICT (table_name) DO UPDATE SET read_level = EXCLUDED.read_level, insert_level = EXCLUDED.insert_level,
   update_level = EXCLUDED.update_level, delete_level = EXCLUDED.delete_level, owner_column = EXCLUDED.owner_column,
   table_oid = EXCLUDED.table_oid, updated_at = now()`,
-		name, string(p.Read), string(p.Insert), string(p.Update), string(p.Delete), nullString(p.OwnerColumn))
+		name, string(p.Read), string(p.Insert), nullLevel(p.Update), nullLevel(p.Delete), nullString(p.OwnerColumn))
 	return db.Err(err)
+}
+
+func nullLevel(l Level) any {
+	if l == "" {
+		return nil
+	}
+	return string(l)
 }
 
 func nullString(s *string) any {
@@ -128,12 +138,13 @@ func nullString(s *string) any {
 	return *s
 }
 
-// List returns every user table with its policy (default when none is stored).
+// List returns every user table with its effective policy (the default
+// when none is stored).
 func (r *Repository) List(ctx context.Context) ([]TableSummary, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT c.relname, obj_description(c.oid, 'pg_class'), pg_total_relation_size(c.oid),
   (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  coalesce(p.read_level, 'authenticated'), coalesce(p.insert_level, 'authenticated'),
-  coalesce(p.update_level, 'authenticated'), coalesce(p.delete_level, 'authenticated'), p.owner_column
+  coalesce(p.read_level, ''), coalesce(p.insert_level, ''),
+  coalesce(p.update_level, ''), coalesce(p.delete_level, ''), p.owner_column
 FROM pg_class c LEFT JOIN selfdb.table_policies p ON p.table_name = c.relname
 WHERE `+userTable+` ORDER BY c.relname`)
 	if err != nil {
@@ -147,6 +158,7 @@ WHERE `+userTable+` ORDER BY c.relname`)
 			&t.Access.Read, &t.Access.Insert, &t.Access.Update, &t.Access.Delete, &t.Access.OwnerColumn); err != nil {
 			return nil, db.Err(err)
 		}
+		t.Access = t.Access.Effective()
 		out = append(out, t)
 	}
 	return out, db.Err(rows.Err())

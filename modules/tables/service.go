@@ -413,13 +413,14 @@ func (s *Service) ddl(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // Create makes a table from a checked body, with its policy, in one
-// transaction. It reports created=false for an existing table with
-// if_not_exists. Errors: invalid_identifier, invalid_type, invalid_default,
-// invalid_table, table_exists, unknown_column, invalid_policy.
-func (s *Service) Create(ctx context.Context, in CreateTableIn) (created bool, err error) {
+// transaction, and returns its effective policy. It reports created=false
+// for an existing table with if_not_exists. Errors: invalid_identifier,
+// invalid_type, invalid_default, invalid_table, table_exists,
+// unknown_column, invalid_policy.
+func (s *Service) Create(ctx context.Context, in CreateTableIn) (pol Policy, created bool, err error) {
 	plan, err := planCreate(in)
 	if err != nil {
-		return false, err
+		return Policy{}, false, err
 	}
 	err = s.ddl(ctx, func(tx *sql.Tx) error {
 		exists, err := s.repo.Exists(ctx, tx, in.Name)
@@ -448,9 +449,9 @@ func (s *Service) Create(ctx context.Context, in CreateTableIn) (created bool, e
 		return s.repo.SavePolicy(ctx, tx, in.Name, plan.Policy)
 	})
 	if err == errExistsOK {
-		return false, nil
+		return Policy{}, false, nil
 	}
-	return err == nil, err
+	return plan.Policy.Effective(), err == nil, err
 }
 
 // errExistsOK ends an if_not_exists create of an existing table.
@@ -513,7 +514,7 @@ func (s *Service) UpdateColumn(ctx context.Context, name, column string, in Upda
 			return err
 		}
 		if oc := m.Policy.OwnerColumn; oc != nil && *oc == column && final != column {
-			p := m.Policy
+			p := m.stored
 			p.OwnerColumn = &final
 			return s.repo.SavePolicy(ctx, tx, m.Name, p)
 		}
@@ -550,7 +551,7 @@ type UpdateTableResult struct {
 	OldName, NewName   string
 	Description        *string
 	Renamed, PolicySet bool
-	// Policy is the table's policy after the update.
+	// Policy is the table's effective policy after the update.
 	Policy Policy
 }
 
@@ -577,7 +578,8 @@ func (s *Service) UpdateTable(ctx context.Context, name string, in UpdateTableIn
 		stmts = append(stmts, "COMMENT ON TABLE "+qualified(res.NewName)+" IS "+l)
 		res.Description = in.Description
 	}
-	pol, err := applyAccess(m.Policy, in.Access)
+	// Levels never chosen stay unset, so they keep following the owner column.
+	pol, err := applyAccess(m.stored, in.Access)
 	if err != nil {
 		return nil, err
 	}
@@ -603,7 +605,7 @@ func (s *Service) UpdateTable(ctx context.Context, name string, in UpdateTableIn
 		return nil, err
 	}
 	res.PolicySet = in.Access != nil || in.OwnerColumn != nil
-	res.Policy = pol
+	res.Policy = pol.Effective()
 	if len(stmts) == 0 && !res.PolicySet {
 		return res, nil
 	}

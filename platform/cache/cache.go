@@ -51,9 +51,21 @@ type Cache struct {
 	replaying  sync.WaitGroup
 	closed     atomic.Bool
 
+	// The last live check (Alive): when it started and what it found.
+	aliveMu sync.Mutex
+	aliveAt time.Time
+	aliveUp bool
+
 	requests *prometheus.CounterVec
 	up       prometheus.Gauge
 }
+
+// aliveFor is how long Alive reuses a live check's answer.
+const aliveFor = time.Second
+
+// aliveFlight is Alive's singleflight key; no cache key can be it (keys
+// never hold a NUL).
+const aliveFlight = "\x00alive"
 
 // New builds the cache from the configuration and registers its metrics. It
 // never fails because memcached is down.
@@ -112,6 +124,33 @@ func (c *Cache) Ping() bool {
 		c.requests.WithLabelValues("error").Inc()
 	}
 	return err == nil
+}
+
+// Alive reports whether memcached answers now, from a live check rather than
+// from how the last requests fared (with no traffic the breaker would say
+// "up" long after memcached died): a ping of every server, each bounded by
+// MEMCACHED_TIMEOUT, run at most once per second; concurrent callers share
+// it, and its answer is reused for a second. /readyz reports it.
+func (c *Cache) Alive() bool {
+	if c.client == nil {
+		return false
+	}
+	c.aliveMu.Lock()
+	if !c.aliveAt.IsZero() && time.Since(c.aliveAt) < aliveFor {
+		up := c.aliveUp
+		c.aliveMu.Unlock()
+		return up
+	}
+	c.aliveMu.Unlock()
+	v, _, _ := c.group.Do(aliveFlight, func() (any, error) {
+		at := time.Now()
+		up := c.Ping()
+		c.aliveMu.Lock()
+		c.aliveAt, c.aliveUp = at, up
+		c.aliveMu.Unlock()
+		return up, nil
+	})
+	return v.(bool)
 }
 
 // Key builds a full key from its parts: Key("users", id) = "<prefix>users:<id>".

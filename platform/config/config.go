@@ -68,9 +68,12 @@ type Config struct {
 	AccessTokenExpireMinutes int    `env:"ACCESS_TOKEN_EXPIRE_MINUTES" envDefault:"60"`
 	RefreshTokenExpireDays   int    `env:"REFRESH_TOKEN_EXPIRE_DAYS" envDefault:"30"`
 	AuthRefreshRotation      bool   `env:"AUTH_REFRESH_ROTATION" envDefault:"false"`
-	BcryptCost               int    `env:"BCRYPT_COST" envDefault:"12"`
-	DefaultAdminEmail        string `env:"DEFAULT_ADMIN_EMAIL" envDefault:"admin@example.com"`
-	DefaultAdminPassword     string `env:"DEFAULT_ADMIN_PASSWORD" envDefault:"adminpassword"`
+	// AuthAllowSignup opens POST /auth/register to anyone; false leaves
+	// creating users to superusers (POST /users).
+	AuthAllowSignup      bool   `env:"AUTH_ALLOW_SIGNUP" envDefault:"true"`
+	BcryptCost           int    `env:"BCRYPT_COST" envDefault:"12"`
+	DefaultAdminEmail    string `env:"DEFAULT_ADMIN_EMAIL" envDefault:"admin@example.com"`
+	DefaultAdminPassword string `env:"DEFAULT_ADMIN_PASSWORD" envDefault:"adminpassword"`
 
 	// auth: rate limits (fixed windows, counters shared in memcached) and
 	// refresh-token housekeeping.
@@ -83,7 +86,9 @@ type Config struct {
 	AuthRefreshReuseGrace        time.Duration `env:"AUTH_REFRESH_REUSE_GRACE" envDefault:"10s"`
 	AuthTokenPurgeInterval       time.Duration `env:"AUTH_TOKEN_PURGE_INTERVAL" envDefault:"1h"`
 
-	StoragePath string `env:"STORAGE_PATH" envDefault:"./data/storage"`
+	// StoragePath defaults to where `make run` keeps everything (.data/);
+	// it was ./data/storage before (files warns when bytes are left there).
+	StoragePath string `env:"STORAGE_PATH" envDefault:".data/storage"`
 
 	// tables (modules/tables, modules/sqlconsole): the SQL console's limits.
 	SQLStatementTimeout time.Duration `env:"SQL_STATEMENT_TIMEOUT" envDefault:"30s"`

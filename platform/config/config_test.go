@@ -56,6 +56,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"JSON_BODY_LIMIT_BYTES": "0",
 		"ANON_KEY":              "",
 		"AUTH_REFRESH_ROTATION": "maybe",
+		"AUTH_ALLOW_SIGNUP":     "maybe",
 		"FILES_PUBLIC_URL":      "files.example.com",
 		"DB_ACQUIRE_TIMEOUT":    "0s",
 		"DB_QUERY_TIMEOUT":      "500us",
@@ -170,5 +171,25 @@ func TestFilesPublicURL(t *testing.T) {
 	env["FILES_PUBLIC_URL"] = "http://db.example.com:8080"
 	if _, err := config.Parse(env); err != nil {
 		t.Errorf("another port is another origin: %v", err)
+	}
+}
+
+// STORAGE_PATH has one default, under .data/ where `make run` keeps its
+// state: .ci/dev.sh leaves it to the server instead of setting its own.
+func TestStoragePathHasOneDefault(t *testing.T) {
+	for _, v := range config.Variables() {
+		if v.Name == "STORAGE_PATH" && v.Default != ".data/storage" {
+			t.Errorf("STORAGE_PATH defaults to %q, want .data/storage (make run's)", v.Default)
+		}
+	}
+	b, err := os.ReadFile("../../.ci/dev.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\nDATA=.data\n") {
+		t.Error(".ci/dev.sh no longer keeps its state in .data")
+	}
+	if regexp.MustCompile(`(?m)^[^#]*STORAGE_PATH=`).Match(b) {
+		t.Error(".ci/dev.sh sets STORAGE_PATH itself: the default lives in platform/config")
 	}
 }

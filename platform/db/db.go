@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -135,6 +139,66 @@ func Ping(ctx context.Context, db *bun.DB, timeout time.Duration) error {
 	}
 }
 
+// UnreachableError is a database that did not answer at start-up within
+// DB_START_TIMEOUT. Its message is one line naming DATABASE_URL by host and
+// port (never its password) and the last failure.
+type UnreachableError struct {
+	// Target is DATABASE_URL's host:port (or its socket directory).
+	Target  string
+	Timeout time.Duration
+	Err     error
+	// cause is Err's text on one line, the URL's password masked.
+	cause string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("database unreachable: DATABASE_URL points at %s, which did not answer within %s (DB_START_TIMEOUT): %s",
+		e.Target, e.Timeout, e.cause)
+}
+
+// Unwrap returns the last failure.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Target is where a database URL points, host:port (default port 5432),
+// without user, password or database: for messages.
+func Target(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "an unparsable URL"
+	}
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
+		host = u.Query().Get("host")
+	}
+	if port == "" {
+		port = u.Query().Get("port")
+	}
+	if port == "" {
+		port = "5432"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// PingAtStart is Ping for start-up: bounded by DB_START_TIMEOUT, failing
+// with an *UnreachableError.
+func PingAtStart(ctx context.Context, db *bun.DB, cfg *config.Config) error {
+	err := Ping(ctx, db, cfg.DBStartTimeout)
+	if err == nil {
+		return nil
+	}
+	cause := err
+	if inner := errors.Unwrap(err); inner != nil {
+		cause = inner // Ping's own "database unreachable" is said once
+	}
+	text := strings.Join(strings.Fields(cause.Error()), " ")
+	if u, perr := url.Parse(cfg.DatabaseURL); perr == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			text = strings.ReplaceAll(text, pw, "xxxxx")
+		}
+	}
+	return &UnreachableError{Target: Target(cfg.DatabaseURL), Timeout: cfg.DBStartTimeout, Err: err, cause: text}
+}
+
 // Params are New's dependencies.
 type Params struct {
 	fx.In
@@ -158,7 +222,7 @@ func New(p Params) (*bun.DB, error) {
 	}
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
-			if err := Ping(ctx, db, p.Config.DBStartTimeout); err != nil {
+			if err := PingAtStart(ctx, db, p.Config); err != nil {
 				return err
 			}
 			if p.Config.MigrateOnStart {

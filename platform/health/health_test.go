@@ -298,3 +298,46 @@ func TestPostgresHangs(t *testing.T) {
 	})
 	t.Logf("/api/v1/health/db 200 again %s after the partition healed", took.Round(time.Millisecond))
 }
+
+// An idle server (no request reaches memcached) reports memcached down in
+// /readyz within about a second of it stopping or hanging, from a live
+// check rather than the breaker, which only learns from requests; no
+// /readyz waits on the dead memcached; and it reports it up again as soon.
+func TestReadyzChecksMemcachedLive(t *testing.T) {
+	t.Parallel()
+	mc := testkit.StartMemcached(t)
+	proxy := testkit.StartProxy(t, mc.Addr)
+	app := testkit.Start(t, testkit.Env("MEMCACHED_ADDR", proxy.Addr))
+	// Each /readyz answers well within this even with memcached hanging
+	// (one ping per second, bounded by MEMCACHED_TIMEOUT: 100ms).
+	const didNotHang = time.Second
+	cache := func() string {
+		t.Helper()
+		start := time.Now()
+		status, m := readyz(t, app)
+		if took := time.Since(start); took > didNotHang {
+			t.Fatalf("readyz took %s", took)
+		}
+		if status != 200 {
+			t.Fatalf("readyz %d %v: memcached must not make the server unready", status, m)
+		}
+		return m["cache"].(string)
+	}
+	if got := cache(); got != "up" {
+		t.Fatalf("cache %s with memcached up", got)
+	}
+	for _, outage := range []struct {
+		name         string
+		fault, clear func()
+	}{
+		{"stopped", mc.Stop, mc.Start},
+		{"hanging", proxy.Hang, proxy.Heal},
+	} {
+		outage.fault()
+		took := poll(t, 2*time.Second, "readyz reports memcached "+outage.name, func() bool { return cache() == "down" })
+		t.Logf("memcached %s: readyz said down after %s", outage.name, took.Round(time.Millisecond))
+		outage.clear()
+		took = poll(t, 3*time.Second, "readyz reports memcached back", func() bool { return cache() == "up" })
+		t.Logf("memcached back: readyz said up after %s", took.Round(time.Millisecond))
+	}
+}

@@ -9,5 +9,9 @@
 // for no Content-Type); past it, 413 and the connection closes. Headers past
 // the 16 KiB read buffer are 431. A connection answered before its request
 // was read to the end closes lingering (linger.go), so the client gets the
-// answer rather than a reset.
+// answer rather than a reset. DecodeJSON accepts fields the target struct
+// lacks (the SDKs send some) and logs their names at debug level.
+//
+// Public paths: a module's Public entries ending in "/" open every path
+// under them, other entries exactly that path.
 package httpserver

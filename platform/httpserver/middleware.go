@@ -70,6 +70,7 @@ func newObserver(log *zap.Logger, accessLog bool, onError fiber.ErrorHandler, re
 
 func (o *observer) handle(c *fiber.Ctx) error {
 	start := time.Now()
+	c.Locals(loggerKey, o.log)
 	o.inFlight.Inc()
 	defer o.inFlight.Dec()
 	if err := c.Next(); err != nil {
@@ -112,7 +113,7 @@ func methodLabel(m string) string {
 }
 
 // publicPath reports the paths that need no anon key (api.md §0.2): the
-// platform's own, and the prefixes modules declare (Public).
+// platform's own, and the prefixes and paths modules declare (Public).
 func publicPath(method, path string, prefixes []string) bool {
 	if method == fiber.MethodOptions {
 		return true
@@ -126,7 +127,11 @@ func publicPath(method, path string, prefixes []string) bool {
 		return true
 	}
 	for _, p := range prefixes {
-		if strings.HasPrefix(path, p) {
+		if strings.HasSuffix(p, "/") {
+			if strings.HasPrefix(path, p) {
+				return true
+			}
+		} else if path == p || path == p+"/" {
 			return true
 		}
 	}

@@ -21,8 +21,10 @@ type Streamer interface {
 }
 
 // Public is implemented by Routes with paths that need no anon key (api.md
-// §0.2): byte routes with their own authorization, the WebSocket upgrade.
-// Each entry is a path prefix.
+// §0.2): byte routes with their own authorization, the WebSocket upgrade,
+// the token refresh. An entry ending in "/" is a prefix (every path under
+// it); any other entry is that one path (with or without a trailing slash),
+// so that declaring /api/v1/auth/refresh opens nothing else.
 type Public interface {
 	PublicPrefixes() []string
 }

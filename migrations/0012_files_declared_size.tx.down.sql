@@ -1,0 +1,1 @@
+ALTER TABLE selfdb.files DROP COLUMN IF EXISTS declared_size;

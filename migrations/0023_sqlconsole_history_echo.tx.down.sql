@@ -1,0 +1,1 @@
+ALTER TABLE selfdb.sql_history DROP COLUMN IF EXISTS awaiting_echo;
