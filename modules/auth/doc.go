@@ -39,6 +39,12 @@
 // /register answers 403 signup_disabled (before reading the body) and only a
 // superuser creates users (POST /api/v1/users, modules/users).
 //
+// Python-era access tokens (HS256 with the same SECRET_KEY, sub = the
+// user's email, no typ): accepted until they expire when
+// AUTH_ACCEPT_LEGACY_TOKENS is true (off by default), for the cut-over from
+// a Python deployment; the email is resolved to the user's id once per
+// token, and the user must be active on every request, as with any token.
+//
 // Error codes: invalid_credentials, inactive_user, email_taken, signup_disabled,
 // invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
 // rate_limited, plus validation_failed.

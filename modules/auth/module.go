@@ -27,7 +27,12 @@ var Module = fx.Module("auth",
 		func(cfg *config.Config) *Hasher { return NewHasher(cfg.BcryptCost) },
 		func(c *cache.Cache, cfg *config.Config) *Limiter { return NewLimiter(c, cfg.AuthRateLimitWindow) },
 		newUserCache,
-		NewIdentity,
+		func(t *Tokens, u *userCache, r *Repository, cfg *config.Config) *Identity {
+			if cfg.AuthAcceptLegacyTokens {
+				return NewIdentity(t, u, r)
+			}
+			return NewIdentity(t, u, nil)
+		},
 		func(i *Identity) identity.Resolver { return i },
 		NewService,
 		newHandler,

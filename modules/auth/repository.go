@@ -44,6 +44,16 @@ func (r *Repository) userByEmail(ctx context.Context, email string) (*userRow, e
 	return row, nil
 }
 
+// UserIDByEmail returns the id of the user with this email (any case), or
+// uuid.Nil.
+func (r *Repository) UserIDByEmail(ctx context.Context, email string) (uuid.UUID, error) {
+	row, err := r.userByEmail(ctx, email)
+	if err != nil || row == nil {
+		return uuid.Nil, err
+	}
+	return row.ID, nil
+}
+
 // insertUser adds row unless its email is taken (any case), reporting
 // whether it did. ON CONFLICT makes concurrent inserts of one email safe:
 // exactly one wins and the rest see created=false, never an error.

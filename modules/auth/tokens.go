@@ -88,12 +88,7 @@ func (t *Tokens) ParseAccess(token string) (uuid.UUID, time.Time, error) {
 	if err != nil {
 		return id, exp, err
 	}
-	t.mu.Lock()
-	if len(t.verified) >= maxVerified {
-		clear(t.verified)
-	}
-	t.verified[strings.Clone(token)] = verifiedToken{id: id, exp: exp}
-	t.mu.Unlock()
+	t.remember(token, id, exp)
 	return id, exp, nil
 }
 
@@ -120,6 +115,47 @@ func (t *Tokens) verify(token string) (uuid.UUID, time.Time, error) {
 		return uuid.Nil, time.Time{}, errBadToken
 	}
 	return id, claims.ExpiresAt.Time, nil
+}
+
+// legacyClaims are the claims of the Python version's access tokens:
+// sub (the user's email) and exp.
+type legacyClaims struct {
+	Typ string `json:"typ"`
+	jwt.RegisteredClaims
+}
+
+// ParseLegacy verifies an access token of the Python version (HS256 with the
+// same secret, not expired, sub an email, no typ) and returns its email.
+// Only Identity calls it, with AUTH_ACCEPT_LEGACY_TOKENS on.
+func (t *Tokens) ParseLegacy(token string) (string, time.Time, error) {
+	if !compactJWS(token) {
+		return "", time.Time{}, errBadToken
+	}
+	var claims legacyClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now),
+		jwt.WithStrictDecoding(),
+	)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if claims.Typ != "" || !strings.Contains(claims.Subject, "@") {
+		return "", time.Time{}, errBadToken
+	}
+	return claims.Subject, claims.ExpiresAt.Time, nil
+}
+
+// remember keeps a token resolved to a user until it expires (ParseAccess
+// then answers from memory): a Python-era token, once its email is resolved.
+func (t *Tokens) remember(token string, id uuid.UUID, exp time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.verified) >= maxVerified {
+		clear(t.verified)
+	}
+	t.verified[strings.Clone(token)] = verifiedToken{id: id, exp: exp}
 }
 
 // compactJWS reports whether s is made of base64url characters and dots only.

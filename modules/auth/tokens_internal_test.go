@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 )
 
@@ -38,5 +39,42 @@ func TestVerifiedTokensExpire(t *testing.T) {
 	}
 	if _, ok := tok.verified[forged]; ok {
 		t.Fatal("a token that failed verification was remembered")
+	}
+}
+
+// ParseLegacy takes the Python version's access tokens (HS256 with the
+// same secret, sub = an email, no typ) and nothing else: not the Go
+// server's own tokens, not another key's, not an expired one.
+func TestParseLegacy(t *testing.T) {
+	now := time.Now()
+	tok := NewTokens("0123456789abcdef0123456789abcdef", time.Minute)
+	tok.now = func() time.Time { return now }
+	sign := func(secret string, claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	key := "0123456789abcdef0123456789abcdef"
+	python := sign(key, jwt.MapClaims{"sub": "alice@example.org", "exp": now.Add(time.Minute).Unix()})
+	email, exp, err := tok.ParseLegacy(python)
+	if err != nil || email != "alice@example.org" || exp.Unix() != now.Add(time.Minute).Unix() {
+		t.Fatalf("ParseLegacy = %q %v %v", email, exp, err)
+	}
+	if _, _, err := tok.ParseAccess(python); err == nil {
+		t.Fatal("ParseAccess took a Python-era token")
+	}
+	goToken, _ := tok.Access(&User{ID: uuid.New(), Email: "alice@example.org"})
+	for name, s := range map[string]string{
+		"the Go server's token": goToken,
+		"another key":           sign("another-secret-another-secret-another", jwt.MapClaims{"sub": "alice@example.org", "exp": now.Add(time.Minute).Unix()}),
+		"expired":               sign(key, jwt.MapClaims{"sub": "alice@example.org", "exp": now.Add(-time.Second).Unix()}),
+		"no exp":                sign(key, jwt.MapClaims{"sub": "alice@example.org"}),
+		"sub not an email":      sign(key, jwt.MapClaims{"sub": uuid.NewString(), "exp": now.Add(time.Minute).Unix()}),
+	} {
+		if email, _, err := tok.ParseLegacy(s); err == nil {
+			t.Errorf("%s: ParseLegacy took it (%q)", name, email)
+		}
 	}
 }

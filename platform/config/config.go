@@ -75,6 +75,11 @@ type Config struct {
 	DefaultAdminEmail    string `env:"DEFAULT_ADMIN_EMAIL" envDefault:"admin@example.com"`
 	DefaultAdminPassword string `env:"DEFAULT_ADMIN_PASSWORD" envDefault:"adminpassword"`
 
+	// AuthAcceptLegacyTokens accepts the Python version's access tokens
+	// (HS256 with the same SECRET_KEY, sub = the user's email) until they
+	// expire: for the cut-over from a Python deployment (selfdb import-python).
+	AuthAcceptLegacyTokens bool `env:"AUTH_ACCEPT_LEGACY_TOKENS" envDefault:"false"`
+
 	// auth: rate limits (fixed windows, counters shared in memcached) and
 	// refresh-token housekeeping.
 	AuthRateLimitWindow          time.Duration `env:"AUTH_RATE_LIMIT_WINDOW" envDefault:"15m"`
