@@ -1,12 +1,14 @@
 // Command selfdb is the SelfDB server: `selfdb [serve]`, `selfdb migrate
-// up|down|status`, `selfdb version`, `selfdb healthcheck`. serve, migrate
-// and healthcheck read .env from the working directory when there is one;
-// variables already set in the environment win.
+// up|down|status`, `selfdb import-python`, `selfdb version`, `selfdb
+// healthcheck`. serve, migrate, import-python and healthcheck read .env
+// from the working directory when there is one; variables already set in
+// the environment win.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/cmd/selfdb/importpython"
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/modules/files"
@@ -51,7 +54,7 @@ func run(args []string) int {
 	}
 	var err error
 	switch cmd {
-	case "serve", "migrate", "healthcheck":
+	case "serve", "migrate", "import-python", "healthcheck":
 		if err := loadDotEnv(".env"); err != nil {
 			fmt.Fprintln(os.Stderr, "selfdb:", err)
 			return 1
@@ -66,6 +69,14 @@ func run(args []string) int {
 			sub = args[1]
 		}
 		err = migrate(sub)
+	case "import-python":
+		err = importpython.Main(args[1:], os.Stdout)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if errors.Is(err, importpython.ErrDifferent) {
+			return 1 // the differences are printed
+		}
 	case "version", "--version", "-v":
 		fmt.Println("selfdb", version)
 	case "healthcheck":
@@ -87,6 +98,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: selfdb [command]
   serve                  run the server (default)
   migrate up|down|status apply, roll back the last group, or list migrations
+  import-python          import a Python SelfDB deployment (--help for its flags)
   version                print the version
   healthcheck            exit 0 when the local /readyz answers 200 (for Docker)
 The configuration comes from the environment, and from .env in the working
