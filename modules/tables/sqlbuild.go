@@ -47,6 +47,15 @@ func selectList(cols []*Column) string {
 	return strings.Join(parts, ", ")
 }
 
+// rawList renders cols as bare column references.
+func rawList(cols []*Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = quoteIdent(c.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // jsonRows wraps a row source in the aggregate that returns a JSON array.
 func jsonRows(cols []*Column, from string) string {
 	return "SELECT coalesce(json_agg(j), '[]'::json)::text FROM (SELECT " + selectList(cols) + " FROM " + from + ") j"
@@ -228,9 +237,12 @@ func buildList(m *Meta, p ListParams, ownerID *string) (string, []*Column, error
 			" THEN c.reltuples::bigint ELSE (SELECT count(*) FROM " + from + ") END FROM pg_class c WHERE c.oid = " +
 			strconv.FormatUint(uint64(m.OID), 10) + ")"
 	}
-	page := from + " AS src" + w + " ORDER BY " + strings.Join(order, ", ") +
+	// The page is cut from the bare columns; only the rows returned are
+	// formatted (to_char, numeric as text, the JSON encoding): computed
+	// before the LIMIT, they would be for every row the OFFSET skips.
+	page := "SELECT " + rawList(cols) + " FROM " + from + " AS src" + w + " ORDER BY " + strings.Join(order, ", ") +
 		" LIMIT " + strconv.Itoa(p.PageSize) + " OFFSET " + strconv.Itoa((p.Page-1)*p.PageSize)
-	q := "SELECT " + count + ", (SELECT coalesce(json_agg(j), '[]'::json)::text FROM (SELECT " + selectList(cols) + " FROM " + page + ") j)"
+	q := "SELECT " + count + ", (SELECT coalesce(json_agg(j), '[]'::json)::text FROM (SELECT " + selectList(cols) + " FROM (" + page + ") src) j)"
 	return q, cols, nil
 }
 
