@@ -3,6 +3,7 @@ package tables_test
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/selfdb/selfdb/platform/testkit"
@@ -102,6 +103,11 @@ func kindsWorld(t *testing.T) *world {
 	return w
 }
 
+// nextCursorRE matches a page's next_cursor, which the golden files leave
+// out: a cursor holds the table's OID, new in every run (the cursor tests
+// check where one must be).
+var nextCursorRE = regexp.MustCompile(`,"next_cursor":"[A-Za-z0-9_-]+"`)
+
 // TestGoldenBodies pins the exact bytes of the row routes' responses for
 // every column type: the query shape may change, what clients read may not.
 func TestGoldenBodies(t *testing.T) {
@@ -111,7 +117,7 @@ func TestGoldenBodies(t *testing.T) {
 	add := func(method, path string, body any) {
 		t.Helper()
 		r := w.do(t, method, path, "", body)
-		fmt.Fprintf(&out, "%s %s\n%d %s\n\n", method, path, r.Status, r.Body)
+		fmt.Fprintf(&out, "%s %s\n%d %s\n\n", method, path, r.Status, nextCursorRE.ReplaceAll(r.Body, nil))
 	}
 	for _, query := range []string{
 		"",

@@ -262,7 +262,7 @@ func stripLiterals(s string) string {
 func testMeta() *Meta {
 	owner := "owner_id"
 	return &Meta{OID: 42, Name: "items", PrimaryKeys: []string{"id"}, Columns: []Column{
-		{Name: "id", CastType: "integer", DataType: "integer"},
+		{Name: "id", CastType: "integer", DataType: "integer", IsNullable: "NO"},
 		{Name: "name", CastType: "character varying", DataType: "character varying"},
 		{Name: "price", CastType: "numeric", DataType: "numeric"},
 		{Name: "at", CastType: "timestamp with time zone", DataType: "timestamp with time zone"},
@@ -286,10 +286,14 @@ func TestBuildList(t *testing.T) {
 	for _, want := range []string{
 		`"name" = E'x''y'::character varying`,
 		`"owner_id" = E'11111111-1111-1111-1111-111111111111'::uuid`,
-		`ORDER BY src."id" ASC LIMIT 10 OFFSET 10`,
+		// One row more than the page says whether another follows.
+		`ORDER BY src."id" ASC LIMIT 11 OFFSET 10)`,
 		`"price"::text AS "price"`,
 		// Formatted after the limit: the page is cut from bare columns.
-		`SELECT "id", "price"::text AS "price" FROM (SELECT "id", "price" FROM "public"."items" AS src WHERE`,
+		`WITH p AS MATERIALIZED (SELECT "id", "price" FROM "public"."items" AS src WHERE`,
+		`(SELECT "id", "price"::text AS "price" FROM (SELECT * FROM p LIMIT 10) src) j)`,
+		// The last row's key, only when a row follows.
+		`(SELECT json_build_array(src."id"::text)::text FROM (SELECT * FROM p OFFSET 9 LIMIT 1) src WHERE EXISTS (SELECT FROM p OFFSET 10))`,
 	} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query lacks %s:\n%s", want, q)
