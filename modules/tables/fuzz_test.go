@@ -1,8 +1,10 @@
 package tables
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -225,6 +227,56 @@ func FuzzListQuery(f *testing.F) {
 					t.Fatalf("literal %q is not a value of the query: %s", l, sql)
 				}
 			}
+		}
+	})
+}
+
+// FuzzCutRows: whatever the rows hold, cutRows keeps exactly the first
+// limit rows of json_agg's array, byte for byte, and reads the order key
+// of the last one kept.
+func FuzzCutRows(f *testing.F) {
+	for _, s := range []string{"", "a, \n {b}", `"]},[`, `\`, "\x00\u2028é", `{"x": [1, "]"]}`} {
+		f.Add(s, 3, uint8(1))
+	}
+	order, _ := ParseOrderBy("opt")
+	pl, err := planList(cursorMeta(), ListParams{Order: order}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, n int, limit uint8) {
+		n = n%8 + 1
+		if n < 0 {
+			n = -n
+		}
+		if limit == 0 {
+			limit = 1
+		}
+		elems := make([]string, n)
+		for i := range elems {
+			b, err := json.Marshal(map[string]any{"id": i, "opt": text + strings.Repeat("]", i), "bits": json.RawMessage(`[1, {"a": "` + strconv.Itoa(i) + `"}]`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			elems[i] = string(b)
+		}
+		rows := "[" + strings.Join(elems, ", \n ") + "]"
+		page, key, err := pl.cutRows(rows, int(limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= int(limit) {
+			if page != rows || key != nil {
+				t.Fatalf("%d rows, limit %d: cut to %q, key %v", n, limit, page, key)
+			}
+			return
+		}
+		if want := "[" + strings.Join(elems[:limit], ", \n ") + "]"; page != want {
+			t.Fatalf("page %q, want %q", page, want)
+		}
+		var last struct{ Opt string }
+		_ = json.Unmarshal([]byte(elems[limit-1]), &last)
+		if len(key) != 2 || key[0] == nil || *key[0] != last.Opt || key[1] == nil || *key[1] != strconv.Itoa(int(limit)-1) {
+			t.Fatalf("key %v", key)
 		}
 	})
 }

@@ -1,6 +1,9 @@
 package tables
 
 import (
+	"encoding/json"
+	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -158,9 +161,14 @@ func (pl *listPlan) orderSQL() string {
 
 // pageSQL renders the page query: count is total_count's expression (see
 // countSQL), after a cursor's position (afterSQL; nil for none). It returns
-// three values: the total, the rows as a JSON array, and, when the table is
-// keyed and rows follow the page, the last row's order key as a JSON array
-// of texts.
+// three values: the total, the rows as a JSON array, and the order key of
+// the page's last row when the table is keyed and rows follow, as a JSON
+// array of texts. A keyed page reads one row more than it returns, which
+// tells whether rows follow. When the order key can be read back from the
+// rows' JSON (keyInRows), the query returns that row too, and no key:
+// cutRows takes both from the rows; otherwise a CTE holds the rows and the
+// query cuts the page and reads the key itself (a CTE costs about as much
+// planning and execution as the rest of a first page).
 //
 // The page is cut from the bare columns; only the rows returned are
 // formatted (to_char, numeric as text, the JSON encoding): computed before
@@ -197,6 +205,9 @@ func (pl *listPlan) pageSQL(count string, after []string, limit, offset int) str
 		}
 		page = "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") src ORDER BY " + pl.orderSQL() + n1
 	}
+	if pl.keyInRows() {
+		return "SELECT " + count + ", " + rows(page) + ", NULL::text"
+	}
 	keys := make([]string, len(pl.order))
 	for i, k := range pl.order {
 		keys[i] = "src." + quoteIdent(k.col.Name) + "::text"
@@ -205,6 +216,86 @@ func (pl *listPlan) pageSQL(count string, after []string, limit, offset int) str
 		rows("SELECT * FROM p LIMIT "+strconv.Itoa(limit)) +
 		", (SELECT json_build_array(" + strings.Join(keys, ", ") + ")::text FROM (SELECT * FROM p OFFSET " +
 		strconv.Itoa(limit-1) + " LIMIT 1) src WHERE EXISTS (SELECT FROM p OFFSET " + strconv.Itoa(limit) + "))"
+}
+
+// rowKeyTypes are the types whose JSON in a page is their text in
+// Postgres (a number, or a string holding it): an order key of these types
+// can be read back from the rows. Not timestamps (to_char loses the era and
+// infinities), arrays or JSON documents.
+var rowKeyTypes = map[string]bool{
+	"smallint": true, "integer": true, "bigint": true, "numeric": true, "real": true, "double precision": true,
+	"text": true, "character varying": true, "character": true, "uuid": true, "boolean": true, "date": true,
+}
+
+// keyInRows reports whether every order key column is in the output, of a
+// type whose JSON gives back its text (rowKeyTypes).
+func (pl *listPlan) keyInRows() bool {
+	for _, k := range pl.order {
+		if !rowKeyTypes[k.col.CastType] || !slices.Contains(pl.cols, k.col) {
+			return false
+		}
+	}
+	return pl.keyed
+}
+
+// cutRows takes a keyInRows page of up to limit+1 rows (json_agg's array)
+// apart: the first limit rows, byte for byte as json_agg makes them, and,
+// when the extra row is there, the order key of the last row kept.
+func (pl *listPlan) cutRows(rows string, limit int) (page string, key []*string, err error) {
+	// The top-level commas: json_agg separates rows with ", \n ".
+	var commas []int
+	depth, inStr, esc := 0, false, false
+	for i := 0; i < len(rows); i++ {
+		switch c := rows[i]; {
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 1:
+			commas = append(commas, i)
+		}
+	}
+	if len(commas) < limit {
+		return rows, nil, nil
+	}
+	start := 1
+	if limit > 1 {
+		start = commas[limit-2] + 1
+	}
+	var last map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(rows[start:commas[limit-1]]), &last); err != nil {
+		return "", nil, err
+	}
+	key = make([]*string, len(pl.order))
+	for i, k := range pl.order {
+		raw, ok := last[k.col.Name]
+		if !ok {
+			return "", nil, fmt.Errorf("tables: page row lacks order key %q", k.col.Name)
+		}
+		switch {
+		case string(raw) == "null":
+		case raw[0] == '"':
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", nil, err
+			}
+			key[i] = &s
+		default:
+			s := string(raw)
+			key[i] = &s
+		}
+	}
+	return rows[:commas[limit-1]] + "]", key, nil
 }
 
 // needed is the columns the page query reads: the output and the order key.

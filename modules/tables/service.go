@@ -335,6 +335,16 @@ func (s *Service) Data(ctx context.Context, p *identity.Principal, name string, 
 	if err != nil {
 		return nil, err
 	}
+	var key []*string
+	if pl.keyInRows() {
+		if rows, key, err = pl.cutRows(rows, lp.PageSize); err != nil {
+			return nil, err
+		}
+	} else if last.Valid {
+		if err := json.Unmarshal([]byte(last.String), &key); err != nil {
+			return nil, err
+		}
+	}
 	meta := DataMetadata{Page: int(offset/int64(lp.PageSize)) + 1, PageSize: lp.PageSize, Columns: make([]DataColumn, len(pl.cols))}
 	if total.Valid {
 		pages := (total.Int64 + int64(lp.PageSize) - 1) / int64(lp.PageSize)
@@ -343,12 +353,8 @@ func (s *Service) Data(ctx context.Context, p *identity.Principal, name string, 
 	for i, c := range pl.cols {
 		meta.Columns[i] = DataColumn{Name: c.Name, DataType: c.DataType, IsNullable: c.IsNullable}
 	}
-	if last.Valid {
-		var keys []*string
-		if err := json.Unmarshal([]byte(last.String), &keys); err != nil {
-			return nil, err
-		}
-		if meta.NextCursor, err = s.cursors.seal(pl, offset+int64(lp.PageSize), keys); err != nil {
+	if key != nil {
+		if meta.NextCursor, err = s.cursors.seal(pl, offset+int64(lp.PageSize), key); err != nil {
 			return nil, err
 		}
 	}
