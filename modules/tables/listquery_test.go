@@ -308,3 +308,13 @@ func TestCutRows(t *testing.T) {
 		}
 	}
 }
+
+func TestCutRowsRefusesWhatJSONAggDoesNotMake(t *testing.T) {
+	order, _ := ParseOrderBy("opt")
+	pl := mustPlan(t, cursorMeta(), ListParams{Order: order, Select: []string{"id", "opt"}}, nil)
+	for _, rows := range []string{`["unterminated, {"id":1}]`, `[1, 2]`, `[{"id" 1,"opt":"a"}, {}]`, `[{"id":1,"opt":"}, {}]`} {
+		if _, _, err := pl.cutRows(rows, 1); err == nil {
+			t.Errorf("cutRows(%q) accepted", rows)
+		}
+	}
+}
