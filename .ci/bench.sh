@@ -46,6 +46,10 @@ auth_login|POST|/api/v1/auth/login||$LOGIN_BODY|$(nproc)
 files_download_info|GET|/api/v1/files/$SMALL_FILE_ID/download-info|Authorization: Bearer $ADMIN_TOKEN|
 tables_data|GET|/api/v1/tables/bench_items/data?page_size=50|Authorization: Bearer $USER_TOKEN|
 tables_data_filter|GET|/api/v1/tables/bench_items/data?page_size=50&category=eq.7|Authorization: Bearer $USER_TOKEN|
+tables_data_deep|GET|/api/v1/tables/bench_items/data?page=200&page_size=50|Authorization: Bearer $USER_TOKEN|
+tables_deep_nocount|GET|/api/v1/tables/bench_items/data?page=200&page_size=50&count=none|Authorization: Bearer $USER_TOKEN|
+tables_data_cursor|GET|/api/v1/tables/bench_items/data?page_size=50&cursor=$DEEP_CURSOR|Authorization: Bearer $USER_TOKEN|
+tables_cursor_order|GET|/api/v1/tables/bench_items/data?page_size=50&order_by=category:desc&cursor=$ORDER_CURSOR|Authorization: Bearer $USER_TOKEN|
 tables_insert|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
 tables_insert_nocapture|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
 EOF
@@ -120,6 +124,13 @@ CREATE INDEX bench_items_category_idx ON bench_items (category);"
   "$SELFDB_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$SELFDB_PG_PORT" -U postgres -d selfdb -c 'VACUUM ANALYZE bench_items'
 
   say "bench_items: 100,000 rows (category = i % 100, so 1,000 rows per value) in $(( ($(now_us) - t0) / 1000 )) ms"
+
+  # issue 14: cursors at depth 10,000, the next_cursor of page 200 (rows
+  # 9,951-10,000), by primary key and by an indexed column with ties. A
+  # server without cursors leaves them empty (its cursor runs read page 1).
+  DEEP_CURSOR=$(api GET "/api/v1/tables/bench_items/data?page=200&page_size=50&count=none" "$USER_TOKEN" | jq -r '.metadata.next_cursor // empty') || DEEP_CURSOR=""
+  ORDER_CURSOR=$(api GET "/api/v1/tables/bench_items/data?page=200&page_size=50&order_by=category:desc&count=none" "$USER_TOKEN" | jq -r '.metadata.next_cursor // empty') || ORDER_CURSOR=""
+  [ -n "$DEEP_CURSOR" ] && [ -n "$ORDER_CURSOR" ] || say "WARNING: no next_cursor from page 200: the cursor runs read the first page"
 }
 
 say() { echo "bench: $*" >&2; }
@@ -528,6 +539,8 @@ if [ ${#RT_LINES[@]} -gt 0 ]; then
   for l in "${RT_LINES[@]}"; do echo "  $l"; done
 fi
 echo "tables_data*: 100,000-row table, page_size=50, as a non-superuser under the default 'authenticated' policy; target ≥ 3,000 req/s, p99 < 50 ms"
+echo "tables_data_deep: page 200 (OFFSET 9,950) with total_count (the planner's estimate: unfiltered, ≥ 100,000 rows); target ≥ 1,000 req/s; tables_deep_nocount: the same with count=none"
+echo "tables_data_cursor / tables_cursor_order: the page after page 200 (depth 10,000) by next_cursor, by primary key / by order_by=category:desc (1,000-row ties broken by id), with total_count; target ≥ 3,000 req/s, p99 < 50 ms"
 if [ "${BENCH_BIG:-1}" != 0 ]; then
   echo "big file, $(( ${BENCH_BIG_BYTES:-1073741824} / 1048576 )) MiB of random bytes (curl, loopback; MB = 10^6 bytes):"
   for l in "${BIG_LINES[@]}"; do echo "  $l"; done
