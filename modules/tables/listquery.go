@@ -563,21 +563,9 @@ func (pl *listPlan) cmp(i int, op string) string {
 }
 
 // keyLiteral renders an order key value (text from Postgres) as a literal
-// of c's type. char and bit are cast to their unbounded forms: a bare
-// `character` is character(1) and would cut the value.
+// of c's type.
 func keyLiteral(v string, c *Column) (string, error) {
-	t := c.CastType
-	base, dims := t, ""
-	if i := strings.Index(t, "["); i >= 0 {
-		base, dims = t[:i], t[i:]
-	}
-	switch base {
-	case "character":
-		t = "bpchar" + dims
-	case "bit":
-		t = "bit varying" + dims
-	}
-	l, ok := typedLiteral(v, t)
+	l, ok := typedLiteral(v, c.CastType)
 	if !ok {
 		return "", errCursorInvalid
 	}
