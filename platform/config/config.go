@@ -89,6 +89,10 @@ type Config struct {
 	// events (platform/events): how long the change log keeps changes, the
 	// window in which realtime clients resume with "since".
 	RealtimeRetention time.Duration `env:"REALTIME_RETENTION" envDefault:"24h"`
+
+	// environ is where the variables came from (nil: the process
+	// environment); modules' sections are read from the same place.
+	environ map[string]string
 }
 
 // Load reads the environment and validates the result.
@@ -105,8 +109,9 @@ func Parse(environ map[string]string) (*Config, error) {
 		opts.Environment = environ
 	}
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		return nil, describe(err)
+		return nil, describe(err, Variables())
 	}
+	cfg.environ = environ
 	// The env library applies defaults to set-but-empty variables; an
 	// explicitly empty MEMCACHED_ADDR means "no cache".
 	if v, ok := lookup(environ, "MEMCACHED_ADDR"); ok && strings.TrimSpace(v) == "" {
@@ -126,8 +131,9 @@ func lookup(environ map[string]string, name string) (string, bool) {
 	return os.LookupEnv(name)
 }
 
-// describe rewrites caarlos0/env's errors so that each names the variable.
-func describe(err error) error {
+// describe rewrites caarlos0/env's errors so that each names the variable
+// (vars maps field names to variables).
+func describe(err error, vars []Variable) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("config: %w", err)
@@ -136,7 +142,7 @@ func describe(err error) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(pe.Name), pe.Err))
+			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(vars, pe.Name), pe.Err))
 			continue
 		}
 		msgs = append(msgs, e.Error())
@@ -144,9 +150,9 @@ func describe(err error) error {
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
-// envName maps a Config field name to its variable.
-func envName(field string) string {
-	for _, v := range Variables() {
+// envName maps a field name to its variable.
+func envName(vars []Variable, field string) string {
+	for _, v := range vars {
 		if v.Field == field {
 			return v.Name
 		}
