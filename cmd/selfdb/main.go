@@ -14,6 +14,7 @@ import (
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/modules/files"
+	"github.com/selfdb/selfdb/modules/functions"
 	"github.com/selfdb/selfdb/modules/sqlconsole"
 	"github.com/selfdb/selfdb/modules/tables"
 	"github.com/selfdb/selfdb/modules/users"
@@ -33,6 +34,7 @@ var modules = fx.Options(
 	files.Module,
 	tables.Module,
 	sqlconsole.Module,
+	functions.Module,
 )
 
 func main() {
