@@ -2,8 +2,9 @@
 # `make test`: runs `go test` against real PostgreSQL and memcached.
 # SELFDB_TEST_DATABASE_URL + SELFDB_TEST_MEMCACHED name existing services;
 # otherwise throwaway ones are started in a fresh /tmp directory on free
-# ports and stopped afterwards, whatever the outcome. go test's exit code is
-# the script's.
+# ports and stopped afterwards, whatever the outcome. The functions tests run
+# real Deno: DENO_PATH, else deno on PATH, else the copy .ci/deno.sh installs
+# under bin/tools/deno. go test's exit code is the script's.
 #   GOTEST_PKGS   packages (default ./...)
 #   GOTEST_FLAGS  flags (default -race -count=1 -timeout 20m)
 set -euo pipefail
@@ -18,6 +19,9 @@ flags=${GOTEST_FLAGS:--race -count=1 -timeout 20m}
 if [[ " $flags " == *" -race "* ]] && ! command -v "$("$GO" env CC)" >/dev/null 2>&1; then
   apt_install gcc libc6-dev >/dev/null
 fi
+
+DENO_PATH=$(.ci/deno.sh)
+export DENO_PATH
 
 if [ -z "${SELFDB_TEST_DATABASE_URL:-}" ] || [ -z "${SELFDB_TEST_MEMCACHED:-}" ]; then
   dir=$(mktemp -d /tmp/selfdb-test.XXXXXX)
