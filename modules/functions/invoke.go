@@ -138,13 +138,33 @@ func forwardHeaders(c *fiber.Ctx, p *identity.Principal) [][2]string {
 		if hopHeaders[lk] || internalHeaders[lk] || strings.HasPrefix(lk, "x-selfdb-") {
 			return
 		}
-		out = append(out, [2]string{string(k), string(v)})
+		out = append(out, [2]string{string(k), latin1(v)})
 	})
 	if p.IsUser() {
 		out = append(out, [2]string{"X-User-Id", p.ID.String()})
 	}
 	out = append(out, [2]string{"X-User-Role", p.Role.String()}, [2]string{"X-Trigger-Type", TriggerHTTP})
 	return out
+}
+
+// latin1 reads header bytes as an HTTP server in JavaScript does: one
+// character per byte.
+func latin1(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(b)
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
 }
 
 // requestBody is a call's body: in memory (then a retry can resend it), or

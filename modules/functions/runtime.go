@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -587,6 +589,7 @@ type callMeta struct {
 	URL       string      `json:"url"`
 	Headers   [][2]string `json:"headers"`
 	TimeoutMS int64       `json:"timeoutMs"`
+	HasBody   bool        `json:"hasBody"`
 	API       apiAccess   `json:"api"`
 }
 
@@ -601,7 +604,8 @@ type apiAccess struct {
 func (p *process) send(ctx context.Context, c *call, apiURL, anonKey string) (*invocation, error) {
 	meta, err := json.Marshal(callMeta{
 		Key: c.key, Run: c.run.String(), Method: c.method, URL: c.url, Headers: c.header,
-		TimeoutMS: c.timeout.Milliseconds(), API: apiAccess{URL: apiURL, AnonKey: anonKey, Token: c.token},
+		TimeoutMS: c.timeout.Milliseconds(), HasBody: c.body != nil,
+		API: apiAccess{URL: apiURL, AnonKey: anonKey, Token: c.token},
 	})
 	if err != nil {
 		return nil, err
@@ -619,7 +623,7 @@ func (p *process) send(ctx context.Context, c *call, apiURL, anonKey string) (*i
 	if c.body == nil {
 		req.ContentLength = 0
 	}
-	req.Header.Set("x-selfdb-call", base64.URLEncoding.EncodeToString(meta))
+	req.Header.Set("x-selfdb-call", asciiJSON(meta))
 	resp, err := p.do(req)
 	if err != nil {
 		cancel()
@@ -642,6 +646,25 @@ func (p *process) send(ctx context.Context, c *call, apiURL, anonKey string) (*i
 		return nil, errUnknownVersion
 	}
 	return &invocation{resp: resp, records: records, cancel: cancel, p: p}, nil
+}
+
+// asciiJSON escapes what is not ASCII in JSON as \u sequences, so that it
+// can travel as a header value.
+func asciiJSON(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, r := range string(b) {
+		switch {
+		case r < utf8.RuneSelf:
+			sb.WriteByte(byte(r))
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		}
+	}
+	return sb.String()
 }
 
 // readRecords reads the runtime's stdout: records prefixed with the secret

@@ -271,11 +271,7 @@ function requestBody(run) {
   }, { highWaterMark: 0 });
 }
 
-function jsonResponse(value) {
-  return new Response(JSON.stringify(value === undefined ? null : value), {
-    headers: { "content-type": "application/json" },
-  });
-}
+const jsonHeaders = [["content-type", "application/json"]];
 
 async function start(m) {
   const run = { id: m.id, ac: new AbortController(), reader: null, feed: null, logBytes: 0 };
@@ -293,8 +289,15 @@ async function start(m) {
         duplex: hasBody ? "half" : undefined,
         signal: run.ac.signal,
       });
-      const result = await handler(req, ctx);
-      out = result instanceof Response ? result : jsonResponse(result);
+      out = await handler(req, ctx);
+      if (!(out instanceof Response)) {
+        // Any other value is sent as JSON, in one message.
+        const body = encoder.encode(JSON.stringify(out === undefined ? null : out));
+        if (!runs.has(run.id)) return;
+        port.postMessage({ t: "head", id: run.id, status: 200, statusText: "", headers: jsonHeaders, chunk: body, done: true });
+        end(run, { ok: true, status: 200 });
+        return;
+      }
     } catch (e) {
       fail(run, e);
       return;
