@@ -24,6 +24,8 @@ const sandboxCode = `export default async (req) => {
     case "kill": Deno.kill(Deno.pid, "SIGKILL"); return {};
     case "exit": Deno.exit(1); return {};
     case "stdout": await Deno.stdout.write(new TextEncoder().encode("not a record\n")); return { ok: "wrote" };
+    case "late-throw": setTimeout(() => { throw new Error("after the run"); }, 1); return { ok: "later" };
+    case "unhandled": Promise.reject(new Error("nobody waits")); return { ok: "later" };
   }
   return { ok: true };
 };`
@@ -79,6 +81,16 @@ func TestSandbox(t *testing.T) {
 
 	// Writes to the process's stdout land in the run's log.
 	call(box, "stdout").Expect(t, 200)
+	// Errors thrown outside a run end the isolate, not the process.
+	for _, mode := range []string{"late-throw", "unhandled"} {
+		call(box, mode).Expect(t, 200)
+		time.Sleep(50 * time.Millisecond)
+		call(box, "ok").Expect(t, 200)
+		call(fine, "ok").Expect(t, 200)
+	}
+	if got := e.rt.PID(); got != pid {
+		t.Fatalf("the runtime restarted after errors outside a run (pid %d, then %d)", pid, got)
+	}
 
 	// While one function spins, another is served.
 	var wg sync.WaitGroup
@@ -99,15 +111,15 @@ func TestSandbox(t *testing.T) {
 		if f["name"] != box {
 			continue
 		}
-		rs := runs(t, e.App, su.Token, f["id"].(string), 25)
+		rs := runs(t, e.App, su.Token, f["id"].(string), 29)
 		statuses := map[string]int{}
 		logged := false
 		for _, r := range rs {
 			statuses[r["status"].(string)]++
 			logged = logged || strings.Contains(r["logs"].(string), "not a record")
 		}
-		if statuses["timeout"] != 4 || statuses["error"] != 8 || statuses["success"] != 13 {
-			t.Errorf("run statuses %v, want 4 timeouts, 8 errors and 13 successes", statuses)
+		if statuses["timeout"] != 4 || statuses["error"] != 8 || statuses["success"] != 17 {
+			t.Errorf("run statuses %v, want 4 timeouts, 8 errors and 17 successes", statuses)
 		}
 		if !logged {
 			t.Error("a write to stdout is not in the run's log")
