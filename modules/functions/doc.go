@@ -43,6 +43,11 @@
 // (POST /events/{event}; every subscriber runs in the background), once
 // (until it returns {"success": true}; completion stored).
 //
+// Cache: none. A call reads its function's row (without the code) from
+// Postgres, so a change saved on any instance applies to the next call on
+// every instance; a runtime loads a version's code and env once per key
+// (function, version, env version).
+//
 // Runs: every run is a row of function_runs (written in batches by
 // functions.recorder) pruned after FUNCTIONS_LOG_RETENTION by
 // functions.prune-runs on one instance at a time.
