@@ -2,7 +2,9 @@ package functions_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,5 +44,43 @@ VALUES (?, ?, 1, 'http', 'success', 1, now() - interval '2 hours')`, old, uuid.M
 			t.Fatalf("%d runs left 20s after a pruner with a 1h retention started, want the recent one", n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Concurrent runs of one function share its isolate; each run's log holds
+// its own console output only.
+func TestLogsPerRun(t *testing.T) {
+	e := start(t)
+	su := admin(t, e.App)
+	f := create(t, e.App, su.Token, map[string]any{"name": fname("interleaved"), "invoke_policy": "public", "code": `export default async (req) => {
+  const id = new URL(req.url).searchParams.get("id");
+  for (let i = 0; i < 5; i++) {
+    console.log("run", id, "step", i);
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  return { id };
+};`})
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.Get(t, fmt.Sprintf("/api/v1/functions/invoke/%s?id=%d", f["name"], i), "").Expect(t, 200)
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, r := range runs(t, e.App, su.Token, f["id"].(string), 10) {
+		lines := strings.Split(r["logs"].(string), "\n")
+		id := strings.Fields(lines[0])[1]
+		if len(lines) != 5 || seen[id] {
+			t.Fatalf("run log %q", r["logs"])
+		}
+		seen[id] = true
+		for i, l := range lines {
+			if l != fmt.Sprintf("run %s step %d", id, i) {
+				t.Fatalf("run %s has a line of another run: %q", id, r["logs"])
+			}
+		}
 	}
 }
