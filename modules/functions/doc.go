@@ -43,10 +43,12 @@
 // (POST /events/{event}; every subscriber runs in the background), once
 // (until it returns {"success": true}; completion stored).
 //
-// Cache: none. A call reads its function's row (without the code) from
-// Postgres, so a change saved on any instance applies to the next call on
-// every instance; a runtime loads a version's code and env once per key
-// (function, version, env version).
+// Cache: a call reads its function's row (without the code) from memcached,
+// key functions:name:<name>, else Postgres. Every write drops the key
+// before it answers (platform/cache's tombstones keep a slower reader from
+// putting the old row back), so a change saved on any instance applies to
+// the next call on every instance, memcached up or not. A runtime loads a
+// version's code and env once per key (function, version, env version).
 //
 // Runs: every run is a row of function_runs (written in batches by
 // functions.recorder) pruned after FUNCTIONS_LOG_RETENTION by

@@ -61,6 +61,14 @@ func start(t testing.TB, kv ...string) *env {
 	return e
 }
 
+// startTwo runs two instances as a deployment does: one database, one
+// memcached with one key prefix.
+func startTwo(t testing.TB, kv ...string) (*env, *env) {
+	t.Helper()
+	a := start(t, kv...)
+	return a, start(t, append([]string{"CACHE_PREFIX", a.Config.CachePrefix}, kv...)...)
+}
+
 func waitRuntime(t testing.TB, rt *functions.Runtime) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -64,7 +64,7 @@ func policyErr(policy string, p *identity.Principal) error {
 // or 504 itself (api.md §9.1).
 func (s *Service) Invoke(c *fiber.Ctx, name string) error {
 	ctx := c.UserContext()
-	f, err := s.repo.Header(ctx, name)
+	f, err := s.header(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -179,16 +179,15 @@ func (r *Repository) DeleteEnv(ctx context.Context, fn, id uuid.UUID) error {
 }
 
 // BumpEnv marks the function's environment changed, so that runtimes load
-// it again; it reports ErrNotFound for no such function.
-func (r *Repository) BumpEnv(ctx context.Context, fn uuid.UUID) error {
-	res, err := r.db.NewUpdate().Model((*Function)(nil)).Set("env_version = env_version + 1").Where("id = ?", fn).Exec(ctx)
-	if err != nil {
-		return db.Err(err)
+// it again, and returns the function's name; it reports ErrNotFound for no
+// such function.
+func (r *Repository) BumpEnv(ctx context.Context, fn uuid.UUID) (string, error) {
+	var name string
+	err := r.db.QueryRowContext(ctx, `UPDATE selfdb.functions SET env_version = env_version + 1 WHERE id = ? RETURNING name`, fn).Scan(&name)
+	if db.ErrNoRows(err) {
+		return "", ErrNotFound
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return name, db.Err(err)
 }
 
 // Source loads what a runtime needs for one version: its code and the

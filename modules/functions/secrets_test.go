@@ -94,7 +94,7 @@ func TestSecrets(t *testing.T) {
 // Updating code, env or activity on one instance takes effect on the next
 // call on every instance, without a restart.
 func TestChangesReachEveryInstance(t *testing.T) {
-	a, b := start(t), start(t)
+	a, b := startTwo(t)
 	su := admin(t, a.App)
 	f := create(t, a.App, su.Token, map[string]any{"name": fname("ver"), "invoke_policy": "public",
 		"code": `export default (req, ctx) => ({ v: 1, mode: ctx.env.MODE ?? null });`})
@@ -149,5 +149,37 @@ func TestOwnerDeleted(t *testing.T) {
 	var n int
 	if err := e.DB.QueryRowContext(context.Background(), "SELECT count(*) FROM selfdb.function_runs WHERE function_id = ?", uuid.MustParse(f["id"].(string))).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d runs left (%v)", n, err)
+	}
+}
+
+// While memcached hangs, calls still work and a change made meanwhile is
+// seen by the next call on every instance, during the outage and after it.
+func TestChangesWhileMemcachedHangs(t *testing.T) {
+	p := testkit.StartProxy(t, testkit.MemcachedAddr())
+	a, b := startTwo(t, "MEMCACHED_ADDR", p.Addr)
+	su := admin(t, a.App)
+	f := create(t, a.App, su.Token, map[string]any{"name": fname("mc"), "invoke_policy": "public", "code": `export default () => ({ v: 1 });`})
+	call := func(e *env) string {
+		return string(e.Get(t, "/api/v1/functions/invoke/"+f["name"].(string), "").Expect(t, 200).Body)
+	}
+	for _, e := range []*env{a, b, a, b} {
+		if got := call(e); got != `{"v":1}` {
+			t.Fatalf("v1: %s", got)
+		}
+	}
+	p.Hang()
+	a.Do(t, testkit.Req{Method: "PUT", Path: "/api/v1/functions/" + f["id"].(string), Token: su.Token, Body: map[string]any{"code": `export default () => ({ v: 2 });`}}).Expect(t, 200)
+	for _, e := range []*env{b, a} {
+		if got := call(e); got != `{"v":2}` {
+			t.Fatalf("during the outage: %s", got)
+		}
+	}
+	p.Heal()
+	for range 5 {
+		for _, e := range []*env{b, a} {
+			if got := call(e); got != `{"v":2}` {
+				t.Fatalf("after the outage: %s", got)
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/identity"
 )
@@ -28,6 +29,7 @@ type TokenIssuer interface {
 type Service struct {
 	db       *bun.DB
 	repo     *Repository
+	cache    *cache.Cache
 	rt       *Runtime
 	rec      *recorder
 	metrics  *metrics
@@ -47,6 +49,7 @@ type Service struct {
 type Params struct {
 	fx.In
 	DB       *bun.DB
+	Cache    *cache.Cache
 	Runtime  *Runtime
 	Recorder *recorder
 	Metrics  *metrics
@@ -61,7 +64,7 @@ const maxBackgroundRuns = 64
 // NewService builds the service.
 func NewService(p Params) *Service {
 	s := &Service{
-		db: p.DB, repo: NewRepository(p.DB), rt: p.Runtime, rec: p.Recorder, metrics: p.Metrics,
+		db: p.DB, repo: NewRepository(p.DB), cache: p.Cache, rt: p.Runtime, rec: p.Recorder, metrics: p.Metrics,
 		tokens: newOwnerTokens(p.Tokens, p.Platform), platform: p.Platform, log: p.Logger.Named("functions"),
 		bgSlots: make(chan struct{}, maxBackgroundRuns),
 	}
@@ -88,6 +91,32 @@ const (
 	PolicyAuthenticated = "authenticated"
 	PolicySuperuser     = "superuser"
 )
+
+// header returns a function by name without its code, as calls need it:
+// from memcached (functions:name:<name>), else Postgres. Every write drops
+// the key before it answers, so the next call on any instance reads the
+// new row. Errors: function_not_found.
+func (s *Service) header(ctx context.Context, name string) (*Function, error) {
+	if !ValidName(name) {
+		return nil, ErrNotFound
+	}
+	return cache.GetOrLoad(ctx, s.cache, s.nameKey(name), 0, func(ctx context.Context) (*Function, error) {
+		return s.repo.Header(ctx, name)
+	})
+}
+
+func (s *Service) nameKey(name string) string { return s.cache.Key("functions", "name", name) }
+
+// forget drops the cached rows of functions by name (after a write).
+func (s *Service) forget(names ...string) {
+	keys := make([]string, 0, len(names))
+	for _, n := range names {
+		if n != "" {
+			keys = append(keys, s.nameKey(n))
+		}
+	}
+	s.cache.Invalidate(keys...)
+}
 
 // List pages through the functions.
 func (s *Service) List(ctx context.Context, skip, limit int) ([]WithLastRun, error) {
@@ -227,6 +256,7 @@ func (s *Service) Create(ctx context.Context, p *identity.Principal, req CreateR
 	if err != nil {
 		return nil, err
 	}
+	s.forget(f.Name)
 	return s.repo.Get(ctx, f.ID)
 }
 
@@ -260,11 +290,13 @@ func (s *Service) Update(ctx context.Context, p *identity.Principal, id uuid.UUI
 			return nil, err
 		}
 	}
+	var names []string
 	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) error {
 		f, err := r.Lock(ctx, id)
 		if err != nil {
 			return err
 		}
+		names = append(names, f.Name)
 		var cols []string
 		if req.Name != nil && *req.Name != f.Name {
 			if !ValidName(*req.Name) {
@@ -302,6 +334,7 @@ func (s *Service) Update(ctx context.Context, p *identity.Principal, id uuid.UUI
 		if len(cols) == 0 {
 			return nil
 		}
+		names = append(names, f.Name)
 		if err := r.Update(ctx, f, cols...); err != nil {
 			return err
 		}
@@ -310,6 +343,7 @@ func (s *Service) Update(ctx context.Context, p *identity.Principal, id uuid.UUI
 	if err != nil {
 		return nil, err
 	}
+	s.forget(names...)
 	return s.repo.Get(ctx, id)
 }
 
@@ -356,6 +390,7 @@ func (s *Service) Restore(ctx context.Context, p *identity.Principal, id uuid.UU
 	if err != nil {
 		return nil, err
 	}
+	s.forget(f.Name)
 	return s.repo.Get(ctx, id)
 }
 
@@ -369,6 +404,7 @@ func (s *Service) Delete(ctx context.Context, id uuid.UUID) error {
 	if err := s.repo.Delete(ctx, id); err != nil {
 		return err
 	}
+	s.forget(f.Name)
 	s.rt.drop(ctx, id)
 	s.metrics.forget(f.Name)
 	return nil
@@ -409,12 +445,14 @@ func (s *Service) Env(ctx context.Context, id uuid.UUID) ([]EnvVar, error) {
 // invalid_env_key.
 func (s *Service) CreateEnv(ctx context.Context, id uuid.UUID, key, value string, secret bool) (*EnvVar, error) {
 	e := &EnvVar{FunctionID: id, Key: key, Value: value, IsSecret: secret}
-	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) error {
-		if err := r.BumpEnv(ctx, id); err != nil {
+	var name string
+	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) (err error) {
+		if name, err = r.BumpEnv(ctx, id); err != nil {
 			return err
 		}
 		return r.InsertEnv(ctx, e)
 	})
+	s.forget(name)
 	return e, err
 }
 
@@ -423,11 +461,11 @@ func (s *Service) CreateEnv(ctx context.Context, id uuid.UUID, key, value string
 // env_var_not_found, env_var_exists, invalid_env_key.
 func (s *Service) UpdateEnv(ctx context.Context, id, envID uuid.UUID, req EnvRequest) (*EnvVar, error) {
 	var e *EnvVar
-	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) error {
-		if err := r.BumpEnv(ctx, id); err != nil {
+	var name string
+	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) (err error) {
+		if name, err = r.BumpEnv(ctx, id); err != nil {
 			return err
 		}
-		var err error
 		if e, err = r.EnvVar(ctx, id, envID); err != nil {
 			return err
 		}
@@ -442,17 +480,21 @@ func (s *Service) UpdateEnv(ctx context.Context, id, envID uuid.UUID, req EnvReq
 		}
 		return r.UpdateEnv(ctx, e)
 	})
+	s.forget(name)
 	return e, err
 }
 
 // DeleteEnv removes an env var. Errors: function_not_found, env_var_not_found.
 func (s *Service) DeleteEnv(ctx context.Context, id, envID uuid.UUID) error {
-	return inTx(ctx, s.db, func(ctx context.Context, r *Repository) error {
-		if err := r.BumpEnv(ctx, id); err != nil {
+	var name string
+	err := inTx(ctx, s.db, func(ctx context.Context, r *Repository) (err error) {
+		if name, err = r.BumpEnv(ctx, id); err != nil {
 			return err
 		}
 		return r.DeleteEnv(ctx, id, envID)
 	})
+	s.forget(name)
+	return err
 }
 
 // Runs lists a function's latest runs. Errors: function_not_found.
@@ -494,6 +536,7 @@ func (s *Service) analyzePending(ctx context.Context) {
 			f.CodeTriggers = ts
 			return r.SyncState(ctx, f)
 		})
+		s.forget(f.Name)
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("function analysis not saved", zap.String("function", f.Name), zap.Error(err))
 		}

@@ -30,7 +30,7 @@ func successLogs(rs []map[string]any, trigger string) []string {
 // made-up times in the year 2100; the schedule was claimed up to just
 // before, so the real clock's ticks find nothing due.
 func TestScheduleRunsOnceAcrossInstances(t *testing.T) {
-	a, b := start(t), start(t)
+	a, b := startTwo(t)
 	su := admin(t, a.App)
 	f := create(t, a.App, su.Token, map[string]any{"name": fname("cron"), "code": `export const triggers = [{ type: "schedule", cron: "*/1 * * * *", name: "minutely" }];
 export default async (req) => {
@@ -86,7 +86,7 @@ export default async (req) => {
 // change the function throws on comes again after a back-off and holds the
 // ones after it back. Two instances share the work.
 func TestDatabaseTrigger(t *testing.T) {
-	a, b := start(t), start(t)
+	a, b := startTwo(t)
 	su := admin(t, a.App)
 	table := fmt.Sprintf("fn_items_%d", time.Now().UnixNano()%1e9)
 	sql(t, a.App, "CREATE TABLE "+table+" (id int PRIMARY KEY, v text)")
