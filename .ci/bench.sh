@@ -537,7 +537,7 @@ if [ -n "${DENO_PEAK_KB:-}" ]; then
     read -r name status conns rps p50 p99 peak errs hit <<<"$r"
     case $name in
       functions_invoke) fn_line="functions_invoke: a trivial function (return {ok:true}) through SelfDB: $rps req/s, p50 $p50 ms, p99 $p99 ms; target ≥ 1,000 req/s, p99 < 50 ms" ;;
-      deno_direct) direct_line="deno_direct: the same answer from a bare Deno.serve: $rps req/s, p50 $p50 ms, p99 $p99 ms (through SelfDB adds: Go's HTTP, the function's row from Postgres, the loopback hop to Deno, the isolate's message round trip, the run's record)" ;;
+      deno_direct) direct_line="deno_direct: the same answer from a bare Deno.serve: $rps req/s, p50 $p50 ms, p99 $p99 ms (through SelfDB adds: Go's HTTP, the function's row from memcached, the loopback hop to Deno, the isolate's message round trip, the run's record in Postgres)" ;;
     esac
   done
   echo "${fn_line:-}"
