@@ -18,6 +18,7 @@ import (
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/modules/files"
 	"github.com/selfdb/selfdb/modules/realtime"
+	"github.com/selfdb/selfdb/modules/functions"
 	"github.com/selfdb/selfdb/modules/sqlconsole"
 	"github.com/selfdb/selfdb/modules/tables"
 	"github.com/selfdb/selfdb/modules/users"
@@ -38,6 +39,7 @@ var modules = fx.Options(
 	tables.Module,
 	sqlconsole.Module,
 	realtime.Module,
+	functions.Module,
 )
 
 func main() { os.Exit(run(os.Args[1:])) }

@@ -124,7 +124,7 @@ func Parse(environ map[string]string) (*Config, error) {
 		opts.Environment = environ
 	}
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		return nil, describe(err, cfg)
+		return nil, describe(err, Variables())
 	}
 	// The env library applies defaults to set-but-empty variables; an
 	// explicitly empty MEMCACHED_ADDR means "no cache".
@@ -146,8 +146,8 @@ func lookup(environ map[string]string, name string) (string, bool) {
 }
 
 // describe rewrites caarlos0/env's errors so that each names the variable
-// (of settings, Config or a section).
-func describe(err error, settings any) error {
+// (vars maps field names to variables).
+func describe(err error, vars []Variable) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("config: %w", err)
@@ -156,7 +156,7 @@ func describe(err error, settings any) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(settings, pe.Name), pe.Err))
+			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(vars, pe.Name), pe.Err))
 			continue
 		}
 		msgs = append(msgs, e.Error())
@@ -164,9 +164,9 @@ func describe(err error, settings any) error {
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
-// envName maps a field name of settings to its variable.
-func envName(settings any, field string) string {
-	for _, v := range VariablesOf(settings) {
+// envName maps a field name to its variable.
+func envName(vars []Variable, field string) string {
+	for _, v := range vars {
 		if v.Field == field {
 			return v.Name
 		}
