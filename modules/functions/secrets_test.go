@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
@@ -181,5 +182,35 @@ func TestChangesWhileMemcachedHangs(t *testing.T) {
 				t.Fatalf("after the outage: %s", got)
 			}
 		}
+	}
+}
+
+// A change saved on instance A while memcached stalls (so A's invalidation
+// never reaches it) is seen on instance B, which did not notice the stall,
+// as soon as B hears it in the change log: B does not run the old code from
+// memcached's stale copy for CACHE_TTL.
+func TestChangeDuringAMemcachedStallReachesOtherInstances(t *testing.T) {
+	p := testkit.StartProxy(t, testkit.MemcachedAddr())
+	a, b := startTwo(t, "MEMCACHED_ADDR", p.Addr)
+	su := admin(t, a.App)
+	f := create(t, a.App, su.Token, map[string]any{"name": fname("stall"), "invoke_policy": "public", "code": `export default () => ({ v: 1 });`})
+	path := "/api/v1/functions/invoke/" + f["name"].(string)
+	for range 3 {
+		b.Get(t, path, "").Expect(t, 200)
+	}
+	p.Hang()
+	a.Do(t, testkit.Req{Method: "PUT", Path: "/api/v1/functions/" + f["id"].(string), Token: su.Token,
+		Body: map[string]any{"code": `export default () => ({ v: 2 });`, "invoke_policy": "superuser"}}).Expect(t, 200)
+	time.Sleep(500 * time.Millisecond)
+	p.Heal()
+	deadline := time.Now().Add(time.Second)
+	for b.Get(t, path, "").Status != 401 {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance B still runs the function for anon 1s after its policy was tightened: %s", b.Get(t, path, ""))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := string(b.Get(t, path, su.Token).Expect(t, 200).Body); got != `{"v":2}` {
+		t.Fatalf("B runs %s", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/config"
+	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/identity"
 )
 
@@ -30,6 +31,7 @@ type Service struct {
 	db       *bun.DB
 	repo     *Repository
 	cache    *cache.Cache
+	fences   *cache.Fences
 	rt       *Runtime
 	rec      *recorder
 	metrics  *metrics
@@ -50,6 +52,7 @@ type Params struct {
 	fx.In
 	DB       *bun.DB
 	Cache    *cache.Cache
+	Bus      *events.Bus
 	Runtime  *Runtime
 	Recorder *recorder
 	Metrics  *metrics
@@ -66,8 +69,21 @@ func NewService(p Params) *Service {
 	s := &Service{
 		db: p.DB, repo: NewRepository(p.DB), cache: p.Cache, rt: p.Runtime, rec: p.Recorder, metrics: p.Metrics,
 		tokens: newOwnerTokens(p.Tokens, p.Platform), platform: p.Platform, log: p.Logger.Named("functions"),
-		bgSlots: make(chan struct{}, maxBackgroundRuns),
+		bgSlots: make(chan struct{}, maxBackgroundRuns), fences: cache.NewFences(p.Cache),
 	}
+	// A function changed on another instance while memcached stalled must
+	// not run there from a stale cached row: its name is fenced when the
+	// change log reports the change (before this instance counts it heard).
+	p.Bus.Handle(func(e *events.Event) bool { return e.Table == "selfdb.functions" }, func(e *events.Event) {
+		for _, raw := range []json.RawMessage{e.Row, e.OldRow} {
+			var r struct {
+				Name string `json:"name"`
+			}
+			if json.Unmarshal(raw, &r) == nil && r.Name != "" {
+				s.fences.Fence(s.nameKey(r.Name))
+			}
+		}
+	})
 	s.bg, s.bgCancel = context.WithCancel(context.Background())
 	p.Runtime.OnReady(s.analyzePending)
 	return s
@@ -100,7 +116,7 @@ func (s *Service) header(ctx context.Context, name string) (*Function, error) {
 	if !ValidName(name) {
 		return nil, ErrNotFound
 	}
-	return cache.GetOrLoad(ctx, s.cache, s.nameKey(name), 0, func(ctx context.Context) (*Function, error) {
+	return cache.GetOrLoadFenced(ctx, s.cache, s.fences, s.nameKey(name), 0, func(ctx context.Context) (*Function, error) {
 		return s.repo.Header(ctx, name)
 	})
 }
