@@ -34,11 +34,14 @@ type Config struct {
 	JSONBodyLimitBytes        int           `env:"JSON_BODY_LIMIT_BYTES" envDefault:"1048576"`
 	MaxUploadBytes            int64         `env:"MAX_UPLOAD_BYTES" envDefault:"5368709120"`
 	ReadTimeout               time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"60s"`
-	IdleTimeout               time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
-	ShutdownTimeout           time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	MetricsEnabled            bool          `env:"METRICS_ENABLED" envDefault:"true"`
-	AccessLog                 bool          `env:"ACCESS_LOG" envDefault:"true"`
-	AdminAddr                 string        `env:"ADMIN_ADDR"`
+	// ReadBufferBytes is each connection's read buffer, which bounds a
+	// request's headers (431 past it); a WebSocket keeps it for its life.
+	ReadBufferBytes int           `env:"HTTP_READ_BUFFER_BYTES" envDefault:"16384"`
+	IdleTimeout     time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	MetricsEnabled  bool          `env:"METRICS_ENABLED" envDefault:"true"`
+	AccessLog       bool          `env:"ACCESS_LOG" envDefault:"true"`
+	AdminAddr       string        `env:"ADMIN_ADDR"`
 
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
@@ -210,6 +213,9 @@ func (c *Config) Validate() error {
 		case c.PublicBaseURL() != "" && sameOrigin(u, c.PublicBaseURL()):
 			bad("FILES_PUBLIC_URL", "must be another origin than PUBLIC_URL (user content shown there could script the API's origin), got %q", f)
 		}
+	}
+	if c.ReadBufferBytes < 4096 || c.ReadBufferBytes > 1<<20 {
+		bad("HTTP_READ_BUFFER_BYTES", "must be 4096-1048576, got %d", c.ReadBufferBytes)
 	}
 	if c.BodyLimitBytes <= 0 {
 		bad("BODY_LIMIT_BYTES", "must be positive")
