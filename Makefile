@@ -2,7 +2,8 @@
 #
 # Everything here works on a fresh Debian/Ubuntu machine with Go installed:
 # PostgreSQL, memcached and wrk are installed with apt when missing (see
-# .ci/services.sh), staticcheck with `go install` into bin/tools.
+# .ci/services.sh), staticcheck with `go install` into bin/tools, and Deno (the
+# functions runtime) with npm into bin/tools/deno (.ci/deno.sh).
 
 SHELL := /bin/bash
 GO ?= go
@@ -32,13 +33,13 @@ help: ## list the targets
 build: ## build bin/selfdb (static, version stamped)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/selfdb ./cmd/selfdb
 
-run: build ## run the server locally (starts Postgres + memcached under .data/ when needed)
+run: build ## run the server locally (starts Postgres + memcached under .data/, installs Deno, when needed)
 	@bash .ci/dev.sh
 
 stop: ## stop the `make run` server, then the PostgreSQL and memcached it started under .data/
 	@bash .ci/services.sh stop .data
 
-test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set), then each fuzz target for FUZZTIME (0 skips)
+test: ## go test -race ./... against real Postgres + memcached (ephemeral unless SELFDB_TEST_* are set) and Deno, then each fuzz target for FUZZTIME (0 skips)
 	@bash .ci/test.sh
 
 lint: ## gofmt, go vet, staticcheck (all three run; any finding fails)

@@ -17,6 +17,7 @@
 #   BENCH_PROFILE_DIR=dir             save a CPU profile (pprof, ADMIN_ADDR) of
 #                                     selfdb during each endpoint's run there
 #   BCRYPT_COST=12                    the server's bcrypt cost (login bench)
+#   BENCH_FUNCTIONS=20                functions loaded for the functions bench
 #
 # Before each endpoint's run one request is sent with curl: its status is the
 # table's `status` column and a non-2xx one is reported loudly. `errors` is
@@ -46,8 +47,13 @@ auth_login|POST|/api/v1/auth/login||$LOGIN_BODY|$(nproc)
 files_download_info|GET|/api/v1/files/$SMALL_FILE_ID/download-info|Authorization: Bearer $ADMIN_TOKEN|
 tables_data|GET|/api/v1/tables/bench_items/data?page_size=50|Authorization: Bearer $USER_TOKEN|
 tables_data_filter|GET|/api/v1/tables/bench_items/data?page_size=50&category=eq.7|Authorization: Bearer $USER_TOKEN|
+tables_data_deep|GET|/api/v1/tables/bench_items/data?page=200&page_size=50|Authorization: Bearer $USER_TOKEN|
+tables_deep_nocount|GET|/api/v1/tables/bench_items/data?page=200&page_size=50&count=none|Authorization: Bearer $USER_TOKEN|
+tables_data_cursor|GET|/api/v1/tables/bench_items/data?page_size=50&cursor=$DEEP_CURSOR|Authorization: Bearer $USER_TOKEN|
+tables_cursor_order|GET|/api/v1/tables/bench_items/data?page_size=50&order_by=category:desc&cursor=$ORDER_CURSOR|Authorization: Bearer $USER_TOKEN|
 tables_insert|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
 tables_insert_nocapture|POST|/api/v1/tables/bench_items/data|Authorization: Bearer $USER_TOKEN|{"category": 7, "name": "inserted by wrk"}
+functions_invoke|GET|/api/v1/functions/invoke/bench-fn-00||
 EOF
 }
 
@@ -120,6 +126,58 @@ CREATE INDEX bench_items_category_idx ON bench_items (category);"
   "$SELFDB_PG_BIN/psql" -X -q -h 127.0.0.1 -p "$SELFDB_PG_PORT" -U postgres -d selfdb -c 'VACUUM ANALYZE bench_items'
 
   say "bench_items: 100,000 rows (category = i % 100, so 1,000 rows per value) in $(( ($(now_us) - t0) / 1000 )) ms"
+
+  # issue 14: cursors at depth 10,000, the next_cursor of page 200 (rows
+  # 9,951-10,000), by primary key and by an indexed column with ties. A
+  # server without cursors leaves them empty (its cursor runs read page 1).
+  DEEP_CURSOR=$(api GET "/api/v1/tables/bench_items/data?page=200&page_size=50&count=none" "$USER_TOKEN" | jq -r '.metadata.next_cursor // empty') || DEEP_CURSOR=""
+  ORDER_CURSOR=$(api GET "/api/v1/tables/bench_items/data?page=200&page_size=50&order_by=category:desc&count=none" "$USER_TOKEN" | jq -r '.metadata.next_cursor // empty') || ORDER_CURSOR=""
+  [ -n "$DEEP_CURSOR" ] && [ -n "$ORDER_CURSOR" ] || say "WARNING: no next_cursor from page 200: the cursor runs read the first page"
+
+  # issue 11: BENCH_FUNCTIONS trivial public functions, each called once so
+  # that each has its isolate in the runtime; Deno's RSS with them loaded.
+  local i name
+  for i in $(seq -f '%02g' 0 $(( ${BENCH_FUNCTIONS:-20} - 1 ))); do
+    name=bench-fn-$i
+    api POST /api/v1/functions "$ADMIN_TOKEN" \
+      "$(jq -cn --arg n "$name" '{name: $n, invoke_policy: "public", code: "export default () => ({ ok: true });"}')" >/dev/null
+    api GET "/api/v1/functions/invoke/$name" "" >/dev/null
+  done
+  DENO_PID=$(ps -o pid= --ppid "$selfdb_pid" | head -n 1 | tr -d ' ')
+  sleep 1
+  DENO_IDLE_KB=$(rss_kb "$DENO_PID" VmRSS)
+  say "functions: ${BENCH_FUNCTIONS:-20} loaded; Deno (pid $DENO_PID) RSS $(mb "$DENO_IDLE_KB")"
+}
+
+# bench_functions_save (issue 11): the time from saving new code to the first
+# call served by it, five times; sets SAVE_LINE.
+bench_functions_save() {
+  local v t0 ms id all=()
+  id=$(api GET /api/v1/functions "$ADMIN_TOKEN" | jq -er '.[] | select(.name == "bench-fn-01") | .id')
+  for v in 1 2 3 4 5; do
+    t0=$(now_us)
+    api PUT "/api/v1/functions/$id" "$ADMIN_TOKEN" "$(jq -cn --arg c "export default () => ({ v: $v });" '{code: $c}')" >/dev/null
+    until [ "$(api GET /api/v1/functions/invoke/bench-fn-01 "" | jq -r .v)" = "$v" ]; do :; done
+    ms=$(( ($(now_us) - t0) / 1000 ))
+    all+=("$ms")
+  done
+  SAVE_LINE="save → first call served by the new code (PUT with its compile check, then calls until one answers from it; 5 times): ${all[*]} ms"
+}
+
+# bench_deno_direct (issue 11): the same trivial answer from a bare Deno.serve
+# on the same Deno binary, for the cost of the path through SelfDB.
+bench_deno_direct() {
+  local dport dpid
+  dport=$(free_port)
+  echo "Deno.serve({ hostname: '127.0.0.1', port: $dport, onListen() {} }, () => Response.json({ ok: true }));" >"$dir/direct.js"
+  "$DENO_PATH" run --quiet --allow-net "$dir/direct.js" >"$dir/direct.log" 2>&1 &
+  dpid=$!
+  pids+=("$dpid")
+  for _ in $(seq 1 200); do probe "$dport" /; [ "$CODE" = 200 ] && break; read -r -t 0.05 -u 4 _ || true; done
+  wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$dport/" >/dev/null # warm-up
+  say "deno_direct GET / (a bare Deno.serve answering {ok:true})"
+  load "deno_direct" "$dpid" "http://127.0.0.1:$dport/" GET "" ""
+  kill "$dpid"; wait "$dpid" 2>/dev/null || true
 }
 
 say() { echo "bench: $*" >&2; }
@@ -151,6 +209,8 @@ eval "$(.ci/services.sh start "$dir")"
 export SELFDB_ENV=production LOG_LEVEL=warn ACCESS_LOG=false API_HOST=127.0.0.1
 export DATABASE_URL="postgres://postgres@127.0.0.1:$SELFDB_PG_PORT/selfdb?sslmode=disable"
 export MEMCACHED_ADDR=$SELFDB_MEMCACHED STORAGE_PATH=$dir/storage
+DENO_PATH=$(.ci/deno.sh)
+export DENO_PATH
 SECRET_KEY=$(secret 32) ANON_KEY=$(secret 24) DEFAULT_ADMIN_PASSWORD=$(secret 12)
 export SECRET_KEY ANON_KEY DEFAULT_ADMIN_PASSWORD DEFAULT_ADMIN_EMAIL=admin@example.com
 # The login bench must measure bcrypt, not the rate limiter.
@@ -478,10 +538,17 @@ while IFS='|' read -r name method path headers body conns; do
   if [ -n "${BENCH_ONLY:-}" ] && [[ ",$BENCH_ONLY," != *",$name,"* ]]; then continue; fi
   if declare -F "before_$name" >/dev/null; then "before_$name"; fi
   say "selfdb $method $path ($DURATION, $THREADS threads, ${conns:-$CONNS} connections)"
+  [ "$name" != functions_invoke ] || echo 5 2>/dev/null >"/proc/$DENO_PID/clear_refs" || true
   load "$name" "$selfdb_pid" "$BASE$path" "$method" "$headers" "$body" "${conns:-$CONNS}" selfdb
   if declare -F "after_$name" >/dev/null; then "after_$name"; fi
+  if [ "$name" = functions_invoke ]; then
+    DENO_PEAK_KB=$(rss_kb "$DENO_PID" VmHWM)
+    DENO_AFTER_KB=$(rss_kb "$DENO_PID" VmRSS)
+    bench_functions_save
+  fi
 done < <(endpoints)
 if [ "${BENCH_RT:-1}" != 0 ]; then bench_realtime; fi
+if [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",functions_invoke,"* ]]; then bench_deno_direct; fi
 if [ "${BENCH_BIG:-1}" != 0 ]; then bench_big; fi
 kill "$selfdb_pid"; wait "$selfdb_pid" 2>/dev/null || true
 
@@ -528,6 +595,21 @@ if [ ${#RT_LINES[@]} -gt 0 ]; then
   for l in "${RT_LINES[@]}"; do echo "  $l"; done
 fi
 echo "tables_data*: 100,000-row table, page_size=50, as a non-superuser under the default 'authenticated' policy; target ≥ 3,000 req/s, p99 < 50 ms"
+echo "tables_data_deep: page 200 (OFFSET 9,950) with total_count (the planner's estimate: unfiltered, ≥ 100,000 rows); target ≥ 1,000 req/s; tables_deep_nocount: the same with count=none"
+echo "tables_data_cursor / tables_cursor_order: the page after page 200 (depth 10,000) by next_cursor, by primary key / by order_by=category:desc (1,000-row ties broken by id), with total_count; target ≥ 3,000 req/s, p99 < 50 ms"
+if [ -n "${DENO_PEAK_KB:-}" ]; then
+  for r in "${rows[@]}"; do
+    read -r name status conns rps p50 p99 peak errs hit <<<"$r"
+    case $name in
+      functions_invoke) fn_line="functions_invoke: a trivial function (return {ok:true}) through SelfDB: $rps req/s, p50 $p50 ms, p99 $p99 ms; target ≥ 1,000 req/s, p99 < 50 ms" ;;
+      deno_direct) direct_line="deno_direct: the same answer from a bare Deno.serve: $rps req/s, p50 $p50 ms, p99 $p99 ms (through SelfDB adds: Go's HTTP, the function's row from memcached, the loopback hop to Deno, the isolate's message round trip, the run's record in Postgres)" ;;
+    esac
+  done
+  echo "${fn_line:-}"
+  echo "${direct_line:-}"
+  echo "Deno RSS: $(mb "$DENO_IDLE_KB") idle with ${BENCH_FUNCTIONS:-20} functions loaded (one isolate each); peak $(mb "$DENO_PEAK_KB") under load, $(mb "$DENO_AFTER_KB") after; target < 100 MB with 20 loaded"
+  echo "${SAVE_LINE:-}"
+fi
 if [ "${BENCH_BIG:-1}" != 0 ]; then
   echo "big file, $(( ${BENCH_BIG_BYTES:-1073741824} / 1048576 )) MiB of random bytes (curl, loopback; MB = 10^6 bytes):"
   for l in "${BIG_LINES[@]}"; do echo "  $l"; done

@@ -6,6 +6,9 @@
 #   database.
 # - memcached: $MEMCACHED_ADDR when it answers; otherwise a local one
 #   (preferred port 11219).
+# - Deno (functions): $DENO_PATH, deno on PATH, or the copy .ci/deno.sh
+#   installs under bin/tools/deno; without one the server still runs and
+#   function calls answer 503.
 # - Secrets: SECRET_KEY, ANON_KEY and the admin password are generated on the
 #   first run and kept in .data/secrets.env (mode 600); variables already set
 #   in the environment or in .env win.
@@ -107,6 +110,12 @@ if [[ "$services" == *postgres* ]]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$SELFDB_PG_PORT/selfdb?sslmode=disable"
 fi
 [[ "$services" == *memcached* ]] && export MEMCACHED_ADDR=$SELFDB_MEMCACHED
+
+if deno=$(.ci/deno.sh); then
+  export DENO_PATH=$deno
+else
+  say "no Deno could be installed: functions are managed but calls answer 503 (set DENO_PATH)"
+fi
 
 if ! port_free "$API_PORT"; then
   old=$API_PORT

@@ -3,9 +3,11 @@
 # when it passed, each Go fuzz target (func FuzzXxx) of those packages for a
 # short while. SELFDB_TEST_DATABASE_URL + SELFDB_TEST_MEMCACHED name existing
 # services; otherwise throwaway ones are started in a fresh /tmp directory on
-# free ports and stopped afterwards, whatever the outcome. go test's exit code
-# is the script's, or 1 when a fuzzer found a failing input (left in the
-# package's testdata/fuzz/FuzzXxx/ to reproduce with go test, and commit).
+# free ports and stopped afterwards, whatever the outcome. The functions tests
+# run real Deno: DENO_PATH, else deno on PATH, else the copy .ci/deno.sh
+# installs under bin/tools/deno. go test's exit code is the script's, or 1
+# when a fuzzer found a failing input (left in the package's
+# testdata/fuzz/FuzzXxx/ to reproduce with go test, and commit).
 #   GOTEST_PKGS   packages (default ./...)
 #   GOTEST_FLAGS  flags (default -race -count=1 -timeout 20m)
 #   FUZZTIME      per fuzz target (default 5s, or Nx for N inputs; 0 skips)
@@ -22,6 +24,9 @@ fuzztime=${FUZZTIME:-5s}
 if [[ " $flags " == *" -race "* ]] && ! command -v "$("$GO" env CC)" >/dev/null 2>&1; then
   apt_install gcc libc6-dev >/dev/null
 fi
+
+DENO_PATH=$(.ci/deno.sh)
+export DENO_PATH
 
 if [ -z "${SELFDB_TEST_DATABASE_URL:-}" ] || [ -z "${SELFDB_TEST_MEMCACHED:-}" ]; then
   dir=$(mktemp -d /tmp/selfdb-test.XXXXXX)

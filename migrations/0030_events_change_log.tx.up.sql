@@ -53,14 +53,15 @@ BEGIN
 END $$;
 
 -- The capture trigger of SelfDB's own tables: TG_ARGV names the columns that
--- never leave the database (password hashes, secrets).
+-- never leave the database (password hashes, secrets); it is NULL, not
+-- empty, for a trigger without arguments.
 CREATE FUNCTION selfdb.capture_system() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO selfdb.change_log (table_name, op, row, old_row)
     VALUES ('selfdb.' || TG_TABLE_NAME, TG_OP,
-            CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE (to_jsonb(NEW) - TG_ARGV)::json END,
-            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE (to_jsonb(OLD) - TG_ARGV)::json END);
+            CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE (to_jsonb(NEW) - coalesce(TG_ARGV, '{}'))::json END,
+            CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE (to_jsonb(OLD) - coalesce(TG_ARGV, '{}'))::json END);
     IF EXISTS (SELECT 1 FROM selfdb.change_readers WHERE hot_until < clock_timestamp()) THEN
         PERFORM pg_notify('selfdb_changes', '');
     END IF;

@@ -20,6 +20,7 @@ import (
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/modules/files"
+	"github.com/selfdb/selfdb/modules/functions"
 	"github.com/selfdb/selfdb/modules/realtime"
 	"github.com/selfdb/selfdb/modules/sqlconsole"
 	"github.com/selfdb/selfdb/modules/tables"
@@ -41,6 +42,7 @@ var modules = fx.Options(
 	tables.Module,
 	sqlconsole.Module,
 	realtime.Module,
+	functions.Module,
 )
 
 func main() { os.Exit(run(os.Args[1:])) }

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/db"
 )
 
@@ -113,4 +114,24 @@ func (s *Service) DeleteUser(ctx context.Context, id uuid.UUID) (bool, error) {
 	// Even on failure: a half-done delete must not leave a stale copy.
 	s.users.invalidate(id)
 	return deleted, db.Err(err)
+}
+
+// AccessToken issues an access token of an active account, for work done on
+// its behalf without a request of its own (a function's callBackend acts as
+// the function's owner). The account is read like any caller's (process
+// memory, memcached, Postgres). Errors: user_gone (no such account, or
+// deactivated).
+func (s *Service) AccessToken(ctx context.Context, id uuid.UUID) (string, error) {
+	u, err := s.users.get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if u == nil || !u.IsActive {
+		return "", ErrUserGone
+	}
+	tok, err := s.tokens.Access(u)
+	if err != nil {
+		return "", apperr.Internal(err)
+	}
+	return tok, nil
 }

@@ -13,14 +13,8 @@ import (
 	"github.com/selfdb/selfdb/platform/events"
 )
 
-// Bounds of the in-process copy of user records.
-const (
-	localUsersMax = 10000
-	fencesMax     = 100000
-	// fenceSlack covers a load that read Postgres before a change and wrote
-	// memcached after it (GetOrLoad bounds a load to 30 s).
-	fenceSlack = 35 * time.Second
-)
+// localUsersMax bounds the in-process copy of user records.
+const localUsersMax = 10000
 
 // userCache answers "which account is this id?" for every authenticated
 // request: an in-process copy in front of memcached in front of Postgres.
@@ -41,11 +35,11 @@ type userCache struct {
 	ttl   time.Duration // CACHE_TTL: memcached entries and in-process copies
 	now   func() time.Time
 
-	mu            sync.RWMutex
-	gen           uint64
-	local         map[uuid.UUID]localUser
-	fences        map[uuid.UUID]time.Time
-	distrustUntil time.Time
+	fences *cache.Fences
+
+	mu    sync.RWMutex
+	gen   uint64
+	local map[uuid.UUID]localUser
 }
 
 type localUser struct {
@@ -55,7 +49,7 @@ type localUser struct {
 
 func newUserCache(c *cache.Cache, bus *events.Bus, repo userLoader, cfg *config.Config) *userCache {
 	uc := &userCache{cache: c, bus: bus, repo: repo, ttl: cfg.CacheTTLDuration(), now: time.Now,
-		local: map[uuid.UUID]localUser{}, fences: map[uuid.UUID]time.Time{}}
+		fences: cache.NewFences(c), local: map[uuid.UUID]localUser{}}
 	bus.Handle(events.Of(events.TopicUserChanged, events.TopicUserDeleted), func(e *events.Event) {
 		if id, ok := rowID(e); ok {
 			uc.forget(id)
@@ -71,27 +65,13 @@ func (c *userCache) get(ctx context.Context, id uuid.UUID) (*User, error) {
 	c.mu.RLock()
 	l, hit := c.local[id]
 	gen := c.gen
-	fenced := now.Before(c.distrustUntil) || now.Before(c.fences[id])
 	c.mu.RUnlock()
 	if useLocal && hit && now.Before(l.exp) {
 		return l.u, nil
 	}
-	var u *User
-	var err error
-	if fenced {
-		// Postgres has the truth; writing it over whatever memcached holds
-		// (fills of stale loads are Add or CAS and fail on it) repairs
-		// memcached, and the fence can go.
-		if u, err = c.repo.UserByID(ctx, id); err == nil && c.cache.Put(UserCacheKey(c.cache, id), u, 0) == nil {
-			c.mu.Lock()
-			delete(c.fences, id)
-			c.mu.Unlock()
-		}
-	} else {
-		u, err = cache.GetOrLoad(ctx, c.cache, UserCacheKey(c.cache, id), 0, func(ctx context.Context) (*User, error) {
-			return c.repo.UserByID(ctx, id)
-		})
-	}
+	u, err := cache.GetOrLoadFenced(ctx, c.cache, c.fences, UserCacheKey(c.cache, id), 0, func(ctx context.Context) (*User, error) {
+		return c.repo.UserByID(ctx, id)
+	})
 	if err != nil || !useLocal {
 		return u, err
 	}
@@ -117,17 +97,11 @@ func (c *userCache) invalidate(id uuid.UUID) {
 
 // forget drops this process's copy of id and fences memcached's.
 func (c *userCache) forget(id uuid.UUID) {
-	now := c.now()
 	c.mu.Lock()
 	c.gen++
 	delete(c.local, id)
-	if len(c.fences) >= fencesMax {
-		clear(c.fences)
-		c.distrustUntil = now.Add(c.ttl + fenceSlack)
-	} else {
-		c.fences[id] = now.Add(c.ttl + fenceSlack)
-	}
 	c.mu.Unlock()
+	c.fences.Fence(UserCacheKey(c.cache, id))
 }
 
 // rowID is the "id" of an event's row (or old row, for a delete).

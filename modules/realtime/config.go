@@ -43,6 +43,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func loadConfig(cfg *config.Config) (*Config, error) { return config.ParseSection[Config](cfg) }
+func loadConfig(cfg *config.Config) (*Config, error) {
+	c := &Config{}
+	return c, cfg.Section(c)
+}
 
-func section(c *Config) config.Section { return config.Section{Name: "realtime", Value: c} }
+func settings(c *Config) config.Settings { return config.Settings{Module: "realtime", Value: c} }

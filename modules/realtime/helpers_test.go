@@ -3,7 +3,6 @@ package realtime_test
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,5 +119,3 @@ func row(t *testing.T, d map[string]any, key string) map[string]any {
 }
 
 func q(s string) string { return url.QueryEscape(s) }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

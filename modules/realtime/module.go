@@ -14,7 +14,7 @@ import (
 var Module = fx.Module("realtime",
 	fx.Provide(
 		loadConfig,
-		config.AsSection(section),
+		config.AsSettings(settings),
 		func(s *tables.Service) Tables { return s },
 		NewHub,
 		worker.As(func(h *Hub) *Hub { return h }),

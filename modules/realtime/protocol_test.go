@@ -263,6 +263,13 @@ func TestSystemFeeds(t *testing.T) {
 	if strings.Contains(string(raw), "hashed_password") || strings.Contains(string(raw), "$2") {
 		t.Fatalf("users_changes leaks the password hash: %s", raw)
 	}
+	// A feed of a table with nothing to strip carries its rows too.
+	su.Send(map[string]any{"type": "subscribe", "subscription_id": "buckets_changes"})
+	su.Expect("subscribed")
+	w.sql(t, "INSERT INTO selfdb.buckets (name, owner_id) VALUES ('feed-bucket', $1)", w.su.ID)
+	if d := change(t, su); d["table"] != "buckets" || row(t, d, "data")["name"] != "feed-bucket" {
+		t.Fatalf("buckets_changes frame %v", d)
+	}
 }
 
 // Shutdown closes sockets with 1001 before the server stops.

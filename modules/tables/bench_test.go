@@ -2,6 +2,7 @@ package tables_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -18,8 +19,9 @@ import (
 )
 
 // BenchmarkData measures the issue's figures over the real listener: a page
-// of 50 rows of a 100,000-row table, the same with an indexed eq filter, and
-// single-row inserts. Run: go test -run XXX -bench Data ./modules/tables/
+// of 50 rows of a 100,000-row table, the same with an indexed eq filter, page
+// 200 (with a total, and with count=none), the page after it by cursor (depth
+// 10,000), and single-row inserts. Run: go test -run XXX -bench Data ./modules/tables/
 func BenchmarkData(b *testing.B) {
 	a := testkit.Start(b, testkit.With(auth.Module, users.Module, tables.Module))
 	if _, err := a.DB.DB.Exec(`DROP TABLE IF EXISTS public.bench;
@@ -77,6 +79,31 @@ func BenchmarkData(b *testing.B) {
 	b.Run("eq_filter", func(b *testing.B) {
 		run(b, func() *http.Request {
 			return get(fmt.Sprintf("/api/v1/tables/bench/data?page_size=50&k=eq.%d", rand.IntN(5000)))
+		})
+	})
+	b.Run("deep_page", func(b *testing.B) {
+		run(b, func() *http.Request { return get("/api/v1/tables/bench/data?page=200&page_size=50") })
+	})
+	b.Run("deep_page_nocount", func(b *testing.B) {
+		run(b, func() *http.Request { return get("/api/v1/tables/bench/data?page=200&page_size=50&count=none") })
+	})
+	b.Run("cursor_10000", func(b *testing.B) {
+		var p struct {
+			Metadata struct {
+				NextCursor string `json:"next_cursor"`
+			} `json:"metadata"`
+		}
+		resp, err := client.Do(get("/api/v1/tables/bench/data?page=200&page_size=50"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil || p.Metadata.NextCursor == "" {
+			b.Fatalf("no next_cursor from page 200: %v", err)
+		}
+		run(b, func() *http.Request {
+			return get("/api/v1/tables/bench/data?page_size=50&cursor=" + p.Metadata.NextCursor)
 		})
 	})
 	b.Run("insert", func(b *testing.B) {

@@ -2,6 +2,7 @@ package tables_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -363,4 +364,28 @@ func TestZeroColumnTable(t *testing.T) {
 			t.Errorf("%s %s: %s", c.method, c.path, r)
 		}
 	}
+}
+
+// A value for a char(n) or bit(n) column keeps all its characters: an
+// explicit cast to bare `character` (char(1)) used to cut "abc" to "a"
+// without a word; a value over the column's length is refused, not cut.
+func TestFixedLengthTypesKeepTheirValues(t *testing.T) {
+	w := start(t)
+	w.create(t, map[string]any{"name": "fixed", "access": map[string]any{"read": "authenticated", "insert": "authenticated"}, "columns": []map[string]any{
+		{"name": "id", "type": "serial", "primary_key": true},
+		{"name": "code", "type": "char(3)"},
+		{"name": "codes", "type": "char(2)[]"},
+	}})
+	w.sql(t, `ALTER TABLE public.fixed ADD COLUMN flags bit(4)`) // not on the API's type list; a SQL user may have it
+	w.Sync(t)
+	r := w.do(t, "POST", "/api/v1/tables/fixed/data", w.alice.Token, map[string]any{"code": "abc", "flags": "1010", "codes": []string{"xy", "zw"}}).Expect(t, 200).Map(t)
+	if r["code"] != "abc" || r["flags"] != "1010" || fmt.Sprint(r["codes"]) != "[xy zw]" {
+		t.Fatalf("stored %v", r)
+	}
+	got := w.do(t, "GET", "/api/v1/tables/fixed/data?code=eq.abc", w.alice.Token, nil).Expect(t, 200).Map(t)
+	if n := len(got["data"].([]any)); n != 1 {
+		t.Fatalf("filter code=eq.abc found %d rows", n)
+	}
+	w.do(t, "POST", "/api/v1/tables/fixed/data", w.alice.Token, map[string]any{"code": "abcd"}).Expect(t, 400)
+	w.do(t, "POST", "/api/v1/tables/fixed/data", w.alice.Token, map[string]any{"flags": "10101"}).Expect(t, 400)
 }

@@ -60,13 +60,17 @@ type DataPage struct {
 	Metadata DataMetadata    `json:"metadata"`
 }
 
-// DataMetadata is the paging part of DataPage.
+// DataMetadata is the paging part of DataPage. TotalCount and TotalPages
+// are null when the caller asked for no count (count=none).
 type DataMetadata struct {
-	TotalCount int64        `json:"total_count"`
+	TotalCount *int64       `json:"total_count"`
 	Page       int          `json:"page"`
 	PageSize   int          `json:"page_size"`
-	TotalPages int64        `json:"total_pages"`
+	TotalPages *int64       `json:"total_pages"`
 	Columns    []DataColumn `json:"columns"`
+	// NextCursor opens the next page (?cursor=); present only when rows
+	// follow this page in a table with a primary key.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // AccessIn is the access part of create and update bodies; missing levels

@@ -40,6 +40,9 @@ var (
 	ErrBadPolicy = apperr.Invalid("invalid_policy", "Invalid access policy")
 	// ErrTooManyRows is a batch insert over the limit.
 	ErrTooManyRows = apperr.Invalid("batch_too_large", "Too many rows in one insert")
+	// ErrInvalidCursor is a cursor the server did not make, or made for
+	// another query, or one that cannot be used here.
+	ErrInvalidCursor = apperr.Invalid("invalid_cursor", "Invalid cursor")
 )
 
 func errBadFilterf(format string, args ...any) error {

@@ -1,8 +1,10 @@
 package tables
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,10 +84,19 @@ func isWordByte(c byte) bool {
 
 // builderWords is every bare word the list builder writes itself: keywords,
 // functions, aliases and the cast types of testMeta's columns.
-var builderWords = wordSet(`SELECT CASE WHEN THEN ELSE END FROM WHERE AND AS ORDER BY ASC DESC LIMIT OFFSET
-	IS NULL NOT TRUE FALSE UNKNOWN LIKE ILIKE IN AT TIME ZONE
-	count coalesce json_agg to_char json text bigint c reltuples pg_class oid j src ctid
+var builderWords = wordSet(`SELECT CASE WHEN THEN ELSE END FROM WHERE AND OR AS ORDER BY ASC DESC LIMIT OFFSET
+	IS NULL NOT TRUE FALSE UNKNOWN LIKE ILIKE IN AT TIME ZONE WITH MATERIALIZED EXISTS EXPLAIN FORMAT JSON UNION ALL
+	count coalesce json_agg json_build_array to_char json text bigint c reltuples pg_class oid j p src ctid
 	integer character varying numeric timestamp with time zone jsonb uuid`)
+
+// buildList renders a page query as the service does, without a cursor.
+func buildList(m *Meta, lp ListParams, ownerID *string) (string, []*Column, error) {
+	pl, err := planList(m, lp, ownerID)
+	if err != nil {
+		return "", nil, err
+	}
+	return pl.pageSQL(pl.countSQL(lp.Count, 1), nil, lp.PageSize, (lp.Page-1)*lp.PageSize), pl.cols, nil
+}
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{}
@@ -124,8 +135,9 @@ func client4xx(t *testing.T, what string, err error) {
 }
 
 // FuzzListQuery drives GET /{t}/data's query string (select, order_by,
-// filter_column/filter_value, col=op.value, page, page_size) through
-// parseListParams and buildList. Either one refuses it with a 4xx, or the
+// filter_column/filter_value, col=op.value, page, page_size, count) through
+// parseListParams and buildList, plus a cursor condition whose key values
+// are the query's filter values. Either one refuses it with a 4xx, or the
 // SQL names only the table and its columns, every caller value sits in an
 // escaped literal, and the rest is the builder's own text.
 func FuzzListQuery(f *testing.F) {
@@ -139,6 +151,8 @@ func FuzzListQuery(f *testing.F) {
 		"filter_column=x%22y&filter_value=1", "%22id%22=eq.1", "select=%22id%22", "order_by=id%20desc%20nulls%20first",
 		"page=0", "page=1073741824&page_size=1000", "page_size=-1", "name=in.(%22%5C%22%22,%27)",
 		"apikey=k&anon-key=k&id=is.true", "id=eq.1&id=eq.2&id=neq.3", "select=&order_by=", "name=eq.$$;$$",
+		"order_by=name:desc,price&name=eq.a%27b&price=is.null&count=exact", "count=eq.1", "cursor=abc&count=none",
+		"order_by=at,doc:desc&name=in.(x,%22y%5C%22%22)&cursor=eq.x", "count=planned&id=gt.1",
 	} {
 		f.Add(q, false)
 		f.Add(q, true)
@@ -165,21 +179,28 @@ func FuzzListQuery(f *testing.F) {
 			client4xx(t, "buildList", err)
 			return
 		}
+		// A cursor position made of the caller's values (a cursor's keys
+		// are the server's, but afterSQL must not trust them either).
+		pl, _ := planList(m, lp, ownerID)
+		var keys []*string
+		for i := range pl.order {
+			var v *string
+			if len(lp.Filters) > 0 && len(lp.Filters[0].Values) > 0 && (i%3 != 2 || pl.order[i].col.IsNullable == "NO") {
+				v = &lp.Filters[0].Values[0]
+			}
+			keys = append(keys, v)
+		}
+		stmts := []string{sql, pl.estimateSQL()}
+		if after, err := pl.afterSQL(keys); err == nil {
+			stmts = append(stmts, pl.pageSQL("NULL::bigint", after, lp.PageSize, 0))
+		} else {
+			client4xx(t, "afterSQL", err)
+		}
 		for _, c := range cols {
 			if m.column(c.Name) != c {
 				t.Fatalf("output column %q is not the table's", c.Name)
 			}
 		}
-		p, err := splitSQL(sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range p.idents {
-			if id != "public" && id != m.Name && m.column(id) == nil {
-				t.Fatalf("identifier %q is not a column of %s: %s", id, m.Name, sql)
-			}
-		}
-		checkOwnText(t, p.rest, sql)
 		// Every literal is a value the caller sent (or ours).
 		values := map[string]bool{"UTC": true, "[]": true, strings.Trim(rfc3339, "'"): true, owner: owned}
 		for _, flt := range lp.Filters {
@@ -190,10 +211,72 @@ func FuzzListQuery(f *testing.F) {
 		if lp.SearchColumn != "" {
 			values["%"+escapeLike(lp.SearchValue)+"%"] = true
 		}
-		for _, l := range p.literals {
-			if !values[l] {
-				t.Fatalf("literal %q is not a value of the query: %s", l, sql)
+		for _, sql := range stmts {
+			p, err := splitSQL(sql)
+			if err != nil {
+				t.Fatal(err)
 			}
+			for _, id := range p.idents {
+				if id != "public" && id != m.Name && m.column(id) == nil {
+					t.Fatalf("identifier %q is not a column of %s: %s", id, m.Name, sql)
+				}
+			}
+			checkOwnText(t, p.rest, sql)
+			for _, l := range p.literals {
+				if !values[l] {
+					t.Fatalf("literal %q is not a value of the query: %s", l, sql)
+				}
+			}
+		}
+	})
+}
+
+// FuzzCutRows: whatever the rows hold, cutRows keeps exactly the first
+// limit rows of json_agg's array, byte for byte, and reads the order key
+// of the last one kept.
+func FuzzCutRows(f *testing.F) {
+	for _, s := range []string{"", "a, \n {b}", `"]},[`, `\`, "\x00\u2028é", `{"x": [1, "]"]}`} {
+		f.Add(s, 3, uint8(1))
+	}
+	order, _ := ParseOrderBy("opt")
+	pl, err := planList(cursorMeta(), ListParams{Order: order}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string, n int, limit uint8) {
+		n = n%8 + 1
+		if n < 0 {
+			n = -n
+		}
+		if limit == 0 {
+			limit = 1
+		}
+		elems := make([]string, n)
+		for i := range elems {
+			b, err := json.Marshal(map[string]any{"id": i, "opt": text + strings.Repeat("]", i), "bits": json.RawMessage(`[1, {"a": "` + strconv.Itoa(i) + `"}]`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			elems[i] = string(b)
+		}
+		rows := "[" + strings.Join(elems, ", \n ") + "]"
+		page, key, err := pl.cutRows(rows, int(limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= int(limit) {
+			if page != rows || key != nil {
+				t.Fatalf("%d rows, limit %d: cut to %q, key %v", n, limit, page, key)
+			}
+			return
+		}
+		if want := "[" + strings.Join(elems[:limit], ", \n ") + "]"; page != want {
+			t.Fatalf("page %q, want %q", page, want)
+		}
+		var last struct{ Opt string }
+		_ = json.Unmarshal([]byte(elems[limit-1]), &last)
+		if len(key) != 2 || key[0] == nil || *key[0] != last.Opt || key[1] == nil || *key[1] != strconv.Itoa(int(limit)-1) {
+			t.Fatalf("key %v", key)
 		}
 	})
 }

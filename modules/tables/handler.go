@@ -27,6 +27,47 @@ var reservedParams = map[string]bool{
 	"select": true, "apikey": true, "anon-key": true,
 }
 
+// optionParams are options added later (EXT) whose names a table's columns
+// may already use: a value shaped like a filter (op.value) is one.
+var optionParams = map[string]bool{"count": true, "cursor": true}
+
+// filterShaped reports whether v reads as op.value with a known operator.
+func filterShaped(v string) bool {
+	op, _, found := strings.Cut(v, ".")
+	if !found {
+		return false
+	}
+	switch Op(strings.ToLower(op)) {
+	case OpEq, OpNeq, OpGt, OpGte, OpLt, OpLte, OpLike, OpIlike, OpIs, OpIn:
+		return true
+	}
+	return false
+}
+
+// countOption reads ?count= (which wins) or PostgREST's Prefer: count=.
+// fromPrefer says the header chose it (for Preference-Applied).
+func countOption(c *fiber.Ctx) (mode CountMode, fromPrefer bool, err error) {
+	if raw := c.Query("count"); raw != "" && !filterShaped(raw) {
+		m, ok := ParseCountMode(raw)
+		if !ok {
+			return "", false, apperr.Validation(apperr.Field("query", "count", "Input should be 'exact', 'planned', 'estimated' or 'none'", "enum"))
+		}
+		return m, false, nil
+	}
+	for _, pref := range strings.FieldsFunc(c.Get("Prefer"), func(r rune) bool { return r == ',' || r == ';' }) {
+		k, v, _ := strings.Cut(strings.TrimSpace(pref), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "count") {
+			continue
+		}
+		m, ok := ParseCountMode(v)
+		if !ok {
+			return "", false, apperr.Validation(apperr.Field("header", "prefer", "count should be 'exact', 'planned', 'estimated' or 'none'", "enum"))
+		}
+		return m, true, nil
+	}
+	return CountDefault, false, nil
+}
+
 // pathParam is a decoded copy of a path parameter (Fiber's strings point
 // into a buffer that is reused after the request).
 func pathParam(c *fiber.Ctx, name string) string {
@@ -85,8 +126,12 @@ func parseListParams(c *fiber.Ctx) (ListParams, error) {
 	if lp.Page, err = httpserver.QueryInt(c, "page", 1, 1, 1<<30); err != nil {
 		return lp, err
 	}
+	lp.PageSet = c.Query("page") != ""
 	if lp.PageSize, err = httpserver.QueryInt(c, "page_size", 50, 1, 1000); err != nil {
 		return lp, err
+	}
+	if cur := c.Query("cursor"); !filterShaped(cur) {
+		lp.Cursor = strings.Clone(cur)
 	}
 	if ob := c.Query("order_by"); ob != "" {
 		if lp.Order, err = ParseOrderBy(ob); err != nil {
@@ -105,7 +150,7 @@ func parseListParams(c *fiber.Ctx) (ListParams, error) {
 	var ferr error
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		key := string(k)
-		if ferr != nil || reservedParams[key] {
+		if ferr != nil || reservedParams[key] || optionParams[key] && !filterShaped(string(v)) {
 			return
 		}
 		f, err := ParseFilter(key, string(v))
@@ -128,9 +173,16 @@ func (h *Handler) Data(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var fromPrefer bool
+	if lp.Count, fromPrefer, err = countOption(c); err != nil {
+		return err
+	}
 	out, err := h.svc.Data(c.UserContext(), p, pathParam(c, "table"), lp)
 	if err != nil {
 		return err
+	}
+	if fromPrefer {
+		c.Set("Preference-Applied", "count="+string(lp.Count))
 	}
 	return sendPage(c, out)
 }

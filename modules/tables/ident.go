@@ -64,7 +64,26 @@ func typedLiteral(s, castType string) (string, bool) {
 		return "", false
 	}
 	if castType != "" && castTypeRE.MatchString(castType) {
-		return l + "::" + castType, true
+		return l + "::" + unbounded(castType), true
 	}
 	return l, true
+}
+
+// unbounded is the cast for a value of a column of type t (format_type
+// without its modifier): a bare `character` is character(1) and `bit` is
+// bit(1), so an explicit cast would silently cut a longer value ("ab" into
+// a char(2) column stored "a"); their unbounded forms leave the length
+// check to the column.
+func unbounded(t string) string {
+	base, dims := t, ""
+	if i := strings.Index(t, "["); i >= 0 {
+		base, dims = t[:i], t[i:]
+	}
+	switch base {
+	case "character":
+		return "bpchar" + dims
+	case "bit":
+		return "bit varying" + dims
+	}
+	return t
 }

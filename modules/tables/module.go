@@ -4,6 +4,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 
+	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
@@ -13,6 +14,7 @@ import (
 var Module = fx.Module("tables",
 	fx.Provide(
 		func(bdb *bun.DB, gate *db.Gate) *Repository { return NewRepository(bdb.DB, gate) },
+		func(cfg *config.Config) *Cursors { return NewCursors(cfg.SecretKey) },
 		NewService,
 		NewHandler,
 		httpserver.AsRoutes(NewRoutes),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -180,15 +181,39 @@ func (r *Repository) Count(ctx context.Context, m *Meta, cond string) (int64, er
 	return n, db.Err(err)
 }
 
-// Page runs a buildList query.
-func (r *Repository) Page(ctx context.Context, query string) (total int64, rows string, err error) {
+// Page runs a listPlan.pageSQL query: the total (NULL when not counted),
+// the rows as a JSON array and the last row's order key when more follow.
+func (r *Repository) Page(ctx context.Context, query string) (total sql.NullInt64, rows string, last sql.NullString, err error) {
 	leave, err := r.gate.Enter(ctx)
 	if err != nil {
-		return 0, "", db.Err(err)
+		return total, "", last, db.Err(err)
 	}
 	defer leave()
-	err = r.db.QueryRowContext(ctx, query).Scan(&total, &rows)
-	return total, rows, db.Err(err)
+	err = r.db.QueryRowContext(ctx, query).Scan(&total, &rows, &last)
+	return total, rows, last, db.Err(err)
+}
+
+// Estimate runs a listPlan.estimateSQL EXPLAIN and returns the planner's
+// row estimate.
+func (r *Repository) Estimate(ctx context.Context, query string) (int64, error) {
+	leave, err := r.gate.Enter(ctx)
+	if err != nil {
+		return 0, db.Err(err)
+	}
+	defer leave()
+	var doc string
+	if err := r.db.QueryRowContext(ctx, query).Scan(&doc); err != nil {
+		return 0, db.Err(err)
+	}
+	var plans []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(doc), &plans); err != nil || len(plans) == 0 {
+		return 0, fmt.Errorf("tables: unreadable EXPLAIN output: %v", err)
+	}
+	return int64(plans[0].Plan.Rows), nil
 }
 
 // Rows runs a query returning one JSON array of rows.

@@ -27,9 +27,10 @@ const (
 // Service holds the tables rules: policies, metadata cache, row and DDL
 // operations. Callers pass the request's principal.
 type Service struct {
-	repo *Repository
-	bus  *events.Bus
-	log  *zap.Logger
+	repo    *Repository
+	bus     *events.Bus
+	log     *zap.Logger
+	cursors *Cursors
 
 	localMu sync.RWMutex
 	gen     uint64
@@ -44,8 +45,8 @@ type localMeta struct {
 // NewService builds the service. Its metadata copies are dropped by a bus
 // handler when the change log reports a schema or policy change, on every
 // instance.
-func NewService(repo *Repository, bus *events.Bus, log *zap.Logger) *Service {
-	s := &Service{repo: repo, bus: bus, log: log.Named("tables"), local: map[string]localMeta{}}
+func NewService(repo *Repository, bus *events.Bus, log *zap.Logger, cursors *Cursors) *Service {
+	s := &Service{repo: repo, bus: bus, log: log.Named("tables"), cursors: cursors, local: map[string]localMeta{}}
 	bus.Handle(events.Of(events.TopicSchemaChanged, events.TopicPolicyChanged), func(e *events.Event) {
 		if e.Topic() == events.TopicSchemaChanged {
 			s.forget("")
@@ -283,26 +284,79 @@ func (s *Service) Structure(ctx context.Context, p *identity.Principal, name str
 }
 
 // Data returns a page of rows under the read policy (owner level: only the
-// caller's rows, filtered in SQL).
+// caller's rows, filtered in SQL), by page number or after a cursor, with
+// next_cursor when rows follow. Errors: table_not_found, unknown_column,
+// invalid_filter, invalid_value, invalid_cursor, not_authenticated,
+// not_enough_privileges.
 func (s *Service) Data(ctx context.Context, p *identity.Principal, name string, lp ListParams) (*DataPage, error) {
 	m, owner, err := s.permitted(ctx, p, name, readLevel)
 	if err != nil {
 		return nil, err
 	}
-	q, cols, err := buildList(m, lp, owner)
+	pl, err := planList(m, lp, owner)
 	if err != nil {
 		return nil, err
 	}
-	total, rows, err := s.repo.Page(ctx, q)
+	// offset: the rows before this page (a cursor's page starts at its key).
+	offset := int64(lp.Page-1) * int64(lp.PageSize)
+	sqlOffset, after := int(offset), []string(nil)
+	if lp.Cursor != "" {
+		if after, offset, err = s.openCursor(pl, lp); err != nil {
+			return nil, err
+		}
+		sqlOffset = 0
+	}
+	var estimate int64
+	if pl.needsEstimate(lp.Count) {
+		if estimate, err = s.repo.Estimate(ctx, pl.estimateSQL()); err != nil {
+			return nil, err
+		}
+	}
+	total, rows, last, err := s.repo.Page(ctx, pl.pageSQL(pl.countSQL(lp.Count, estimate), after, lp.PageSize, sqlOffset))
 	if err != nil {
 		return nil, err
 	}
-	out := &DataPage{Data: json.RawMessage(rows), Metadata: DataMetadata{TotalCount: total, Page: lp.Page, PageSize: lp.PageSize,
-		TotalPages: (total + int64(lp.PageSize) - 1) / int64(lp.PageSize), Columns: make([]DataColumn, len(cols))}}
-	for i, c := range cols {
-		out.Metadata.Columns[i] = DataColumn{Name: c.Name, DataType: c.DataType, IsNullable: c.IsNullable}
+	var key []*string
+	if pl.keyInRows() {
+		if rows, key, err = pl.cutRows(rows, lp.PageSize); err != nil {
+			return nil, err
+		}
+	} else if last.Valid {
+		if err := json.Unmarshal([]byte(last.String), &key); err != nil {
+			return nil, err
+		}
 	}
-	return out, nil
+	meta := DataMetadata{Page: int(offset/int64(lp.PageSize)) + 1, PageSize: lp.PageSize, Columns: make([]DataColumn, len(pl.cols))}
+	if total.Valid {
+		pages := (total.Int64 + int64(lp.PageSize) - 1) / int64(lp.PageSize)
+		meta.TotalCount, meta.TotalPages = &total.Int64, &pages
+	}
+	for i, c := range pl.cols {
+		meta.Columns[i] = DataColumn{Name: c.Name, DataType: c.DataType, IsNullable: c.IsNullable}
+	}
+	if key != nil {
+		if meta.NextCursor, err = s.cursors.seal(pl, offset+int64(lp.PageSize), key); err != nil {
+			return nil, err
+		}
+	}
+	return &DataPage{Data: json.RawMessage(rows), Metadata: meta}, nil
+}
+
+// openCursor checks lp's cursor against pl and returns the condition of
+// the rows after it and how many rows preceded its page.
+func (s *Service) openCursor(pl *listPlan, lp ListParams) (after []string, offset int64, err error) {
+	if lp.PageSet {
+		return nil, 0, ErrInvalidCursor.WithMessage("Use either page or cursor, not both")
+	}
+	if !pl.keyed {
+		return nil, 0, ErrInvalidCursor.WithMessage("Table '%s' has no primary key: page through it with page and page_size", pl.m.Name)
+	}
+	st, err := s.cursors.open(lp.Cursor, pl)
+	if err != nil {
+		return nil, 0, err
+	}
+	after, err = pl.afterSQL(st.Keys)
+	return after, st.Offset, err
 }
 
 // Insert adds rows under the insert policy, all or nothing, and returns them

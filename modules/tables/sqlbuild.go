@@ -15,10 +15,6 @@ import (
 // to the column's catalog type. Rows come back as one JSON array built by
 // Postgres, so no row is decoded and re-encoded in Go.
 
-// exactCountBelow is the reltuples estimate under which row counts are exact;
-// above it an unfiltered count is the planner's estimate (api.md §6.2 #2).
-const exactCountBelow = 100000
-
 // rfc3339 is the to_char pattern of timestamps (UTC, microseconds, "Z").
 const rfc3339 = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
 
@@ -43,6 +39,15 @@ func selectList(cols []*Column) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
 		parts[i] = outputExpr(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rawList renders cols as bare column references.
+func rawList(cols []*Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = quoteIdent(c.Name)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -122,17 +127,6 @@ func filterSQL(m *Meta, f Filter) (string, error) {
 	return q + " " + op + " " + l, nil
 }
 
-// ListParams are the parsed query parameters of GET /{t}/data.
-type ListParams struct {
-	Page, PageSize int
-	Order          []OrderBy
-	Select         []string
-	Filters        []Filter
-	// SearchColumn/SearchValue are filter_column/filter_value: a
-	// case-insensitive substring match on the column as text.
-	SearchColumn, SearchValue string
-}
-
 // ownerCond restricts rows to those owned by ownerID (nil: no restriction).
 func ownerCond(m *Meta, ownerID *string) (string, error) {
 	if ownerID == nil {
@@ -155,83 +149,6 @@ func where(conds []string) string {
 		return ""
 	}
 	return " WHERE " + strings.Join(conds, " AND ")
-}
-
-// buildList renders the one query of a page: total count and rows. It also
-// returns the output columns.
-func buildList(m *Meta, p ListParams, ownerID *string) (string, []*Column, error) {
-	cols := allColumns(m)
-	if len(p.Select) > 0 {
-		cols = cols[:0:0]
-		for _, name := range p.Select {
-			c := m.column(name)
-			if c == nil {
-				return "", nil, errUnknownColumn(name, m.Name)
-			}
-			cols = append(cols, c)
-		}
-	}
-	var conds []string
-	for _, f := range p.Filters {
-		s, err := filterSQL(m, f)
-		if err != nil {
-			return "", nil, err
-		}
-		conds = append(conds, s)
-	}
-	if p.SearchColumn != "" {
-		c := m.column(p.SearchColumn)
-		if c == nil {
-			return "", nil, errUnknownColumn(p.SearchColumn, m.Name)
-		}
-		l, err := textLiteral("%" + escapeLike(p.SearchValue) + "%")
-		if err != nil {
-			return "", nil, err
-		}
-		conds = append(conds, quoteIdent(c.Name)+"::text ILIKE "+l)
-	}
-	oc, err := ownerCond(m, ownerID)
-	if err != nil {
-		return "", nil, err
-	}
-	if oc != "" {
-		conds = append(conds, oc)
-	}
-	var order []string
-	for _, o := range p.Order {
-		c := m.column(o.Column)
-		if c == nil {
-			return "", nil, errUnknownColumn(o.Column, m.Name)
-		}
-		dir := " ASC"
-		if o.Desc {
-			dir = " DESC"
-		}
-		// Qualified: a bare name would sort by the output expression (numeric as text).
-		order = append(order, "src."+quoteIdent(c.Name)+dir)
-	}
-	if len(p.Order) == 0 {
-		// Stable paging: the primary key, else the physical order.
-		for _, pk := range m.PrimaryKeys {
-			order = append(order, "src."+quoteIdent(pk)+" ASC")
-		}
-	}
-	if len(order) == 0 {
-		order = append(order, "src.ctid")
-	}
-	from := qualified(m.Name)
-	w := where(conds)
-	count := "(SELECT count(*) FROM " + from + w + ")"
-	if len(conds) == 0 {
-		// Cheap on big tables: the planner's estimate once it is large.
-		count = "(SELECT CASE WHEN c.reltuples >= " + strconv.Itoa(exactCountBelow) +
-			" THEN c.reltuples::bigint ELSE (SELECT count(*) FROM " + from + ") END FROM pg_class c WHERE c.oid = " +
-			strconv.FormatUint(uint64(m.OID), 10) + ")"
-	}
-	page := from + " AS src" + w + " ORDER BY " + strings.Join(order, ", ") +
-		" LIMIT " + strconv.Itoa(p.PageSize) + " OFFSET " + strconv.Itoa((p.Page-1)*p.PageSize)
-	q := "SELECT " + count + ", (SELECT coalesce(json_agg(j), '[]'::json)::text FROM (SELECT " + selectList(cols) + " FROM " + page + ") j)"
-	return q, cols, nil
 }
 
 // valueText turns one JSON value sent for column c into the text Postgres

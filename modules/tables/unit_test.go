@@ -262,7 +262,7 @@ func stripLiterals(s string) string {
 func testMeta() *Meta {
 	owner := "owner_id"
 	return &Meta{OID: 42, Name: "items", PrimaryKeys: []string{"id"}, Columns: []Column{
-		{Name: "id", CastType: "integer", DataType: "integer"},
+		{Name: "id", CastType: "integer", DataType: "integer", IsNullable: "NO"},
 		{Name: "name", CastType: "character varying", DataType: "character varying"},
 		{Name: "price", CastType: "numeric", DataType: "numeric"},
 		{Name: "at", CastType: "timestamp with time zone", DataType: "timestamp with time zone"},
@@ -286,11 +286,42 @@ func TestBuildList(t *testing.T) {
 	for _, want := range []string{
 		`"name" = E'x''y'::character varying`,
 		`"owner_id" = E'11111111-1111-1111-1111-111111111111'::uuid`,
-		`ORDER BY src."id" ASC LIMIT 10 OFFSET 10`,
+		// One row more than the page says whether another follows.
+		`ORDER BY src."id" ASC LIMIT 11 OFFSET 10)`,
 		`"price"::text AS "price"`,
+		// Formatted after the limit: the page is cut from bare columns;
+		// the key (id) is read back from the rows.
+		`(SELECT coalesce(json_agg(j), '[]'::json)::text FROM (SELECT "id", "price"::text AS "price" FROM (SELECT "id", "price" FROM "public"."items" AS src WHERE`,
+		`LIMIT 11 OFFSET 10) src) j), NULL::text`,
 	} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query lacks %s:\n%s", want, q)
+		}
+	}
+	// An order key left out of select (or not readable from the rows' JSON:
+	// timestamps) is read by the query, from a CTE of the rows.
+	for _, lp := range []ListParams{
+		{Page: 2, PageSize: 10, Filters: []Filter{f}, Select: []string{"price"}},
+		{Page: 2, PageSize: 10, Filters: []Filter{f}, Select: []string{"id", "price", "at"}, Order: []OrderBy{{Column: "at"}}},
+	} {
+		q, _, err = buildList(m, lp, &owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := `json_build_array(src."id"::text)`
+		if len(lp.Order) > 0 {
+			key = `json_build_array(src."at"::text, src."id"::text)`
+		}
+		for _, want := range []string{
+			`WITH p AS MATERIALIZED (SELECT "` + lp.Select[0],
+			`ORDER BY src."` + map[bool]string{true: "at", false: "id"}[len(lp.Order) > 0] + `" ASC`,
+			` LIMIT 11 OFFSET 10) SELECT`,
+			`FROM (SELECT * FROM p LIMIT 10) src) j)`,
+			`(SELECT ` + key + `::text FROM (SELECT * FROM p OFFSET 9 LIMIT 1) src WHERE EXISTS (SELECT FROM p OFFSET 10))`,
+		} {
+			if !strings.Contains(q, want) {
+				t.Errorf("query lacks %s:\n%s", want, q)
+			}
 		}
 	}
 	if _, _, err := buildList(m, ListParams{Page: 1, PageSize: 1, Order: []OrderBy{{Column: "nope"}}}, nil); err == nil ||

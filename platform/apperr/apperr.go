@@ -83,7 +83,10 @@ type Error struct {
 	Fields  []FieldError
 	// Headers are added to the response (WWW-Authenticate, Retry-After, ...).
 	Headers map[string]string
-	Err     error
+	// Extra are further members of the response body (a compiler error's
+	// line and column...); they never replace detail, code or message.
+	Extra map[string]any
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -136,6 +139,17 @@ func (e *Error) WithHeader(k, v string) *Error {
 }
 
 func newErr(k Kind, code, msg string) *Error { return &Error{Kind: k, Code: code, Message: msg} }
+
+// With returns a copy of e whose response body also carries key: value.
+func (e *Error) With(key string, value any) *Error {
+	c := *e
+	c.Extra = make(map[string]any, len(e.Extra)+1)
+	for k, v := range e.Extra {
+		c.Extra[k] = v
+	}
+	c.Extra[key] = value
+	return &c
+}
 
 // Invalid is a 400.
 func Invalid(code, msg string) *Error { return newErr(KindInvalid, code, msg) }

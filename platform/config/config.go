@@ -34,11 +34,14 @@ type Config struct {
 	JSONBodyLimitBytes        int           `env:"JSON_BODY_LIMIT_BYTES" envDefault:"1048576"`
 	MaxUploadBytes            int64         `env:"MAX_UPLOAD_BYTES" envDefault:"5368709120"`
 	ReadTimeout               time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"60s"`
-	IdleTimeout               time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
-	ShutdownTimeout           time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	MetricsEnabled            bool          `env:"METRICS_ENABLED" envDefault:"true"`
-	AccessLog                 bool          `env:"ACCESS_LOG" envDefault:"true"`
-	AdminAddr                 string        `env:"ADMIN_ADDR"`
+	// ReadBufferBytes is each connection's read buffer, which bounds a
+	// request's headers (431 past it); a WebSocket keeps it for its life.
+	ReadBufferBytes int           `env:"HTTP_READ_BUFFER_BYTES" envDefault:"16384"`
+	IdleTimeout     time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	MetricsEnabled  bool          `env:"METRICS_ENABLED" envDefault:"true"`
+	AccessLog       bool          `env:"ACCESS_LOG" envDefault:"true"`
+	AdminAddr       string        `env:"ADMIN_ADDR"`
 
 	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
@@ -129,7 +132,7 @@ func Parse(environ map[string]string) (*Config, error) {
 		opts.Environment = environ
 	}
 	if err := env.ParseWithOptions(cfg, opts); err != nil {
-		return nil, describe(err, cfg)
+		return nil, describe(err, Variables())
 	}
 	// The env library applies defaults to set-but-empty variables; an
 	// explicitly empty MEMCACHED_ADDR means "no cache".
@@ -151,8 +154,8 @@ func lookup(environ map[string]string, name string) (string, bool) {
 }
 
 // describe rewrites caarlos0/env's errors so that each names the variable
-// (of settings, Config or a section).
-func describe(err error, settings any) error {
+// (vars maps field names to variables).
+func describe(err error, vars []Variable) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return fmt.Errorf("config: %w", err)
@@ -161,7 +164,7 @@ func describe(err error, settings any) error {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(settings, pe.Name), pe.Err))
+			msgs = append(msgs, fmt.Sprintf("%s: invalid value (%v)", envName(vars, pe.Name), pe.Err))
 			continue
 		}
 		msgs = append(msgs, e.Error())
@@ -169,9 +172,9 @@ func describe(err error, settings any) error {
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
-// envName maps a field name of settings to its variable.
-func envName(settings any, field string) string {
-	for _, v := range VariablesOf(settings) {
+// envName maps a field name to its variable.
+func envName(vars []Variable, field string) string {
+	for _, v := range vars {
 		if v.Field == field {
 			return v.Name
 		}
@@ -215,6 +218,9 @@ func (c *Config) Validate() error {
 		case c.PublicBaseURL() != "" && sameOrigin(u, c.PublicBaseURL()):
 			bad("FILES_PUBLIC_URL", "must be another origin than PUBLIC_URL (user content shown there could script the API's origin), got %q", f)
 		}
+	}
+	if c.ReadBufferBytes < 4096 || c.ReadBufferBytes > 1<<20 {
+		bad("HTTP_READ_BUFFER_BYTES", "must be 4096-1048576, got %d", c.ReadBufferBytes)
 	}
 	if c.BodyLimitBytes <= 0 {
 		bad("BODY_LIMIT_BYTES", "must be positive")

@@ -1,10 +1,12 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/selfdb/selfdb/platform/config"
 )
@@ -191,5 +193,51 @@ func TestStoragePathHasOneDefault(t *testing.T) {
 	}
 	if regexp.MustCompile(`(?m)^[^#]*STORAGE_PATH=`).Match(b) {
 		t.Error(".ci/dev.sh sets STORAGE_PATH itself: the default lives in platform/config")
+	}
+}
+
+type sectionForTest struct {
+	Limit  int           `env:"TEST_SECTION_LIMIT" envDefault:"5"`
+	Period time.Duration `env:"TEST_SECTION_PERIOD" envDefault:"1m"`
+}
+
+func (s *sectionForTest) Validate() error {
+	if s.Limit <= 0 {
+		return fmt.Errorf("TEST_SECTION_LIMIT: must be positive")
+	}
+	return nil
+}
+
+// A module's section is read from the environment Config was parsed from,
+// with its defaults, and its errors name the variable.
+func TestSection(t *testing.T) {
+	env := base()
+	env["TEST_SECTION_LIMIT"] = "7"
+	cfg, err := config.Parse(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sectionForTest
+	if err := cfg.Section(&s); err != nil || s.Limit != 7 || s.Period != time.Minute {
+		t.Fatalf("section %+v, %v", s, err)
+	}
+	for name, val := range map[string]string{"TEST_SECTION_LIMIT": "0", "TEST_SECTION_PERIOD": "soon"} {
+		env := base()
+		env[name] = val
+		cfg, err := config.Parse(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Section(&sectionForTest{}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v does not name the variable", name, val, err)
+		}
+	}
+	vars := config.VariablesOf(&sectionForTest{})
+	if len(vars) != 2 || vars[0].Name != "TEST_SECTION_LIMIT" || vars[1].Default != "1m" {
+		t.Fatalf("variables %+v", vars)
+	}
+	got := config.Undocumented("# doc\nTEST_SECTION_LIMIT=6\n", vars)
+	if len(got) != 2 || !strings.Contains(got[0], "TEST_SECTION_LIMIT") || !strings.Contains(got[1], "TEST_SECTION_PERIOD") {
+		t.Fatalf("undocumented: %q", got)
 	}
 }

@@ -1,51 +1,90 @@
 package config
 
 import (
+	"reflect"
+	"regexp"
+	"strings"
+
 	"github.com/caarlos0/env/v11"
 	"go.uber.org/fx"
 )
 
-// A module keeps its own settings in a section: a struct with env tags (as
-// Config has), parsed from the same environment as Config by ParseSection,
-// validated by its Validate method, and contributed to the "config_sections"
-// value group with AsSection so that tools and tests see every variable of
-// the product (the example env file documents them all).
+// A module keeps its own variables in a section: a struct with the same env
+// tags as Config, read by Section from the environment Config came from (the
+// process's, or the map a test passed to Parse). A section with a
+// Validate() error method is validated too; its errors name the variable.
+// Every section's variables are documented in configs/selfdb.example.env
+// like Config's: a module contributes its section to the "config_sections"
+// value group (AsSettings), and a test of the whole product checks them all
+// with Undocumented.
 
-// Validator is implemented by sections that check their values; errors name
-// the variable.
-type Validator interface {
-	Validate() error
+// Section reads the section dst (a pointer to a struct with env tags).
+func (c *Config) Section(dst any) error {
+	opts := env.Options{}
+	if c.environ != nil {
+		opts.Environment = c.environ
+	}
+	if err := env.ParseWithOptions(dst, opts); err != nil {
+		return describe(err, VariablesOf(dst))
+	}
+	if v, ok := dst.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
 }
 
-// Section is one module's settings, for the "config_sections" group.
-type Section struct {
-	// Name is the module's name.
-	Name string
-	// Value points to the parsed struct.
+// VariablesOf lists the variables a section struct (or a pointer to one)
+// reads, in declaration order.
+func VariablesOf(section any) []Variable {
+	t := reflect.TypeOf(section)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := make([]Variable, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" {
+			continue
+		}
+		out = append(out, Variable{Name: name, Field: f.Name, Default: f.Tag.Get("envDefault")})
+	}
+	return out
+}
+
+var exampleLine = regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*)=(.*)$`)
+
+// Undocumented checks vars against the text of an example env file and
+// returns what is wrong: a variable missing, or documented with another
+// default than the code's.
+func Undocumented(example string, vars []Variable) []string {
+	documented := map[string]string{}
+	for _, m := range exampleLine.FindAllStringSubmatch(example, -1) {
+		documented[m[1]] = m[2]
+	}
+	var problems []string
+	for _, v := range vars {
+		got, ok := documented[v.Name]
+		switch {
+		case !ok:
+			problems = append(problems, v.Name+" is read by the server but not documented")
+		case v.Default != "" && got != v.Default:
+			problems = append(problems, v.Name+": example says "+got+", code default is "+v.Default)
+		}
+	}
+	return problems
+}
+
+// Settings is one module's parsed section, for the "config_sections" group.
+type Settings struct {
+	// Module is the module's name.
+	Module string
+	// Value points to the section struct.
 	Value any
 }
 
-// ParseSection reads a module's settings (a pointer to a struct with env
-// tags) from the environment cfg was read from, and validates them.
-func ParseSection[T any](cfg *Config) (*T, error) {
-	v := new(T)
-	opts := env.Options{}
-	if cfg.environ != nil {
-		opts.Environment = cfg.environ
-	}
-	if err := env.ParseWithOptions(v, opts); err != nil {
-		return nil, describe(err, v)
-	}
-	if val, ok := any(v).(Validator); ok {
-		if err := val.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
-}
-
-// AsSection annotates a constructor of a Section so that it joins the
-// "config_sections" value group.
-func AsSection(ctor any) any {
+// AsSettings annotates a constructor of Settings so that its result joins
+// the "config_sections" value group.
+func AsSettings(ctor any) any {
 	return fx.Annotate(ctor, fx.ResultTags(`group:"config_sections"`))
 }

@@ -1,11 +1,6 @@
 package config
 
-import (
-	"reflect"
-	"strings"
-)
-
-// Variable describes one environment variable of Config.
+// Variable describes one environment variable of Config or of a section.
 type Variable struct {
 	Name    string
 	Field   string
@@ -14,22 +9,3 @@ type Variable struct {
 
 // Variables lists every variable Config reads, in declaration order.
 func Variables() []Variable { return VariablesOf(Config{}) }
-
-// VariablesOf lists the variables a settings struct (Config or a module's
-// section) reads, in declaration order.
-func VariablesOf(v any) []Variable {
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	out := make([]Variable, 0, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-		if name == "" {
-			continue
-		}
-		out = append(out, Variable{Name: name, Field: f.Name, Default: f.Tag.Get("envDefault")})
-	}
-	return out
-}

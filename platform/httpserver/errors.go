@@ -127,5 +127,18 @@ func (h *errorHandler) Handle(c *fiber.Ctx, err error) error {
 		c.Status(status)
 		return nil
 	}
+	if len(ae.Extra) > 0 {
+		withExtra := make(map[string]any, len(ae.Extra)+3)
+		for k, v := range ae.Extra {
+			withExtra[k] = v
+		}
+		withExtra["detail"], withExtra["code"] = body.Detail, body.Code
+		if body.Message != "" {
+			withExtra["message"] = body.Message
+		} else {
+			delete(withExtra, "message")
+		}
+		return c.Status(status).JSON(withExtra)
+	}
 	return c.Status(status).JSON(body)
 }

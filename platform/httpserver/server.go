@@ -44,7 +44,7 @@ func New(p Params) (*fiber.App, error) {
 		BodyLimit:                    p.Config.BodyLimitBytes,
 		ReadTimeout:                  p.Config.ReadTimeout,
 		IdleTimeout:                  p.Config.IdleTimeout,
-		ReadBufferSize:               16 * 1024,
+		ReadBufferSize:               p.Config.ReadBufferBytes,
 		ErrorHandler:                 eh.Handle,
 		// Never 307 on a trailing slash: /users and /users/ are one route.
 		StrictRouting: false,

@@ -34,6 +34,9 @@ func (probeRoutes) Register(r fiber.Router) {
 	r.Get("/api/v1/probe/conflict", func(*fiber.Ctx) error {
 		return apperr.Conflict("thing_exists", "Thing exists").WithHeader("X-Why", "because")
 	})
+	r.Get("/api/v1/probe/extra", func(*fiber.Ctx) error {
+		return apperr.Invalid("bad_thing", "Bad thing").With("line", 3).With("code", "not this one")
+	})
 	r.Get("/api/v1/probe/validation", func(*fiber.Ctx) error {
 		return apperr.Validation(apperr.Field("body", "email", "field required", "missing"))
 	})
@@ -108,6 +111,8 @@ func TestServerContract(t *testing.T) {
 		{Name: "apperr with header", Req: testkit.Req{Method: "GET", Path: "/api/v1/probe/conflict"}, Status: 409,
 			Want:       map[string]any{"detail": "Thing exists", "code": "thing_exists", "message": "Thing exists"},
 			WantHeader: map[string]string{"X-Why": "because"}},
+		{Name: "apperr with extra members", Req: testkit.Req{Method: "GET", Path: "/api/v1/probe/extra"}, Status: 400,
+			Want: map[string]any{"detail": "Bad thing", "code": "bad_thing", "message": "Bad thing", "line": 3}},
 		{Name: "validation shape", Req: testkit.Req{Method: "GET", Path: "/api/v1/probe/validation"}, Status: 422,
 			Want: map[string]any{"code": "validation_failed", "detail": []any{map[string]any{"loc": []any{"body", "email"}, "msg": "field required", "type": "missing"}}}},
 	})

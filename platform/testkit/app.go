@@ -51,6 +51,7 @@ type settings struct {
 	env     map[string]string
 	options []fx.Option
 	logs    bool
+	logger  *zap.Logger
 }
 
 // Option changes how Start builds the app.
@@ -72,6 +73,10 @@ func With(opts ...fx.Option) Option {
 
 // Logs sends the app's logs to the test log (quiet by default).
 func Logs() Option { return func(s *settings) { s.logs = true } }
+
+// Logger makes l the app's logger (a zaptest/observer core lets a test
+// read what was logged).
+func Logger(l *zap.Logger) Option { return func(s *settings) { s.logger = l } }
 
 // TestEnv is the configuration every test app starts from.
 func TestEnv(t testing.TB) map[string]string {
@@ -125,7 +130,10 @@ func start(t testing.TB, env map[string]string, opts []Option) *App {
 		t.Fatalf("testkit: config: %v", err)
 	}
 	log := zap.NewNop()
-	if s.logs {
+	switch {
+	case s.logger != nil:
+		log = s.logger
+	case s.logs:
 		log = zaptest.NewLogger(t)
 	}
 	a := &App{Config: cfg}
