@@ -53,8 +53,11 @@ func (i *Identity) Resolve(ctx context.Context, token string) (*identity.Princip
 		if i.legacy == nil {
 			return identity.Anon, nil
 		}
-		if id, exp, err = i.resolveLegacy(ctx, token); err != nil || id == uuid.Nil {
-			return identity.Anon, err
+		if id, exp, err = i.resolveLegacy(ctx, token); err != nil {
+			return nil, err
+		}
+		if id == uuid.Nil {
+			return identity.Anon, nil
 		}
 	}
 	u, err := i.users.get(ctx, id)
