@@ -99,11 +99,21 @@ func TestBadInput(t *testing.T) {
 		}
 		untouched(t, tg)
 	})
+	t.Run("functions directory not given", func(t *testing.T) {
+		src, tg := restore(t), newTarget(t)
+		o := src.opts()
+		o.FromFunctions = ""
+		_, err := tg.run(t, o)
+		if err == nil || !strings.Contains(err.Error(), "function hello-world: its code is not in the Python database (only a placeholder) and no --from-functions was given") {
+			t.Fatalf("functions without their code: %v", err)
+		}
+		untouched(t, tg)
+	})
 	t.Run("target holds other data under the same ids", func(t *testing.T) {
 		src := restore(t)
 		m := readManifest(t)
 		tg := newTarget(t)
-		tg.mustRun(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, DryRun: true}) // migrates
+		tg.mustRun(t, dryRun(src)) // migrates
 		ctx := context.Background()
 		if _, err := tg.db.ExecContext(ctx, `INSERT INTO selfdb.users (id, email, hashed_password) VALUES (?, 'mallory@example.org', 'x')`, m.Users["alice"].ID); err != nil {
 			t.Fatal(err)
@@ -133,9 +143,9 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("a Go server started on the target before the import", func(t *testing.T) {
 		src, tg := restore(t), newTarget(t)
-		tg.mustRun(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, DryRun: true}) // migrates
-		a := tg.start(t)                                                                               // creates its default superuser, admin@example.com
-		a.Stop()                                                                                       //nolint:errcheck
+		tg.mustRun(t, dryRun(src)) // migrates
+		a := tg.start(t)           // creates its default superuser, admin@example.com
+		a.Stop()                   //nolint:errcheck
 		_, err := tg.run(t, src.opts())
 		if err == nil || !strings.Contains(err.Error(), "the target already has a user admin@example.com") {
 			t.Fatalf("a bootstrap admin in the way: %v", err)
@@ -180,7 +190,7 @@ func TestMissingFileBytes(t *testing.T) {
 		}
 	}
 	// --verify does not count it as a difference: both sides lack the bytes.
-	if out, err := tg.run(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}); err != nil || !strings.Contains(out, "no bytes at") {
+	if out, err := tg.run(t, verifyOpts(src)); err != nil || !strings.Contains(out, "no bytes at") {
 		t.Fatalf("verify with a file missing on both sides: %v", err)
 	}
 
@@ -199,7 +209,7 @@ func TestMissingFileBytes(t *testing.T) {
 	if err := os.Remove(lost); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tg.run(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}); err == nil {
+	if _, err := tg.run(t, verifyOpts(src)); err == nil {
 		t.Error("verify passes with a ready file's bytes missing on the target")
 	}
 	out = tg.mustRun(t, src.opts())
@@ -255,13 +265,27 @@ VALUES ('e1e1e1e1-0000-4000-8000-0000000000f1', 'erin.bin', 'e1e1e1e1-0000-4000-
 		count(t, tg.db, "SELECT count(*) FROM pg_class WHERE relname = 'coupons'") != 0 {
 		t.Error("the failed run changed the bookkeeping, the change log or the tables")
 	}
-	if _, err := tg.run(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}); err == nil {
+	if _, err := tg.run(t, verifyOpts(src)); err == nil {
 		t.Error("verify passes although the source moved on")
 	}
 	// Once the cause is gone, the next run takes everything.
 	src.exec(t, `ALTER TABLE public.coupons ALTER COLUMN code DROP DEFAULT`)
 	tg.mustRun(t, src.opts())
-	if _, err := tg.run(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}); err != nil {
+	if _, err := tg.run(t, verifyOpts(src)); err != nil {
 		t.Fatalf("verify after the fix: %v", err)
 	}
+}
+
+// verifyOpts are the flags of --verify for a deployment.
+func verifyOpts(d *deployment) importpython.Options {
+	o := d.opts()
+	o.Verify = true
+	return o
+}
+
+// dryRun are the flags of --dry-run for a deployment.
+func dryRun(d *deployment) importpython.Options {
+	o := d.opts()
+	o.DryRun = true
+	return o
 }

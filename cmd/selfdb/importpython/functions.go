@@ -167,8 +167,8 @@ func (r envRow) sig() string {
 	return sig(r.FunctionID.String(), r.Key, r.Value, r.IsSecret, r.CreatedAt, r.UpdatedAt)
 }
 
-// functionsPlan is what a run writes to functions (nil: the target has no
-// functions module, or the source no functions table).
+// functionsPlan is what a run writes to functions (nil: the source has no
+// functions table).
 type functionsPlan struct {
 	funcs    objectDiff[functionRow]
 	versions objectDiff[versionRow]
@@ -196,14 +196,6 @@ var (
 func placeholder(code string) bool {
 	c := strings.TrimSpace(code)
 	return c == "" || strings.HasPrefix(c, "# Code stored in file system")
-}
-
-// functionsTables reports whether the target has the functions module's tables.
-func (im *importer) functionsTables(ctx context.Context, conn bun.Conn) (bool, error) {
-	var ok bool
-	err := conn.Conn.QueryRowContext(ctx, `SELECT to_regclass('selfdb.functions') IS NOT NULL AND to_regclass('selfdb.function_versions') IS NOT NULL
-  AND to_regclass('selfdb.function_env') IS NOT NULL`).Scan(&ok)
-	return ok, err
 }
 
 // functionCode finds a function's current code: its file in the functions
@@ -239,18 +231,11 @@ func (im *importer) planFunctions(ctx context.Context, snap *snapshot, ap *accou
 	if src == nil {
 		return nil, nil
 	}
-	ok, err := im.functionsTables(ctx, im.tgt)
+	fp := &functionsPlan{}
+	actualFuncs, err := loadAll[functionRow](ctx, im.tgt)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		if len(src.funcs) > 0 {
-			im.out.line("functions: skipped: this server has no functions module yet (selfdb.functions is missing); %d functions (%d versions, %d env vars) are not imported: run the import again once the server has it",
-				len(src.funcs), len(src.versions), len(src.env))
-		}
-		return nil, nil
-	}
-	fp := &functionsPlan{}
 	byFunction := map[uuid.UUID][]pyVersion{}
 	for _, v := range src.versions {
 		byFunction[v.FunctionID] = append(byFunction[v.FunctionID], v)
@@ -277,7 +262,11 @@ func (im *importer) planFunctions(ctx context.Context, snap *snapshot, ap *accou
 				where = "no " + f.Name + ".ts in " + im.opts.FromFunctions
 			}
 			im.problems.add("function %s: its code is not in the Python database (only a placeholder) and %s", f.Name, where)
-			continue
+			a, ok := actualFuncs[f.ID.String()]
+			if !ok {
+				continue
+			}
+			code, from = a.Code, "the target (kept)" // not "gone from the source"
 		}
 		im.out.line("function %s: code from %s", f.Name, from)
 		known[f.ID] = true
@@ -307,10 +296,6 @@ func (im *importer) planFunctions(ctx context.Context, snap *snapshot, ap *accou
 			versions = append(versions, versionRow{ID: uuid.NewSHA1(versionIDs, []byte(fmt.Sprintf("%s/%d", f.ID, f.Version))),
 				FunctionID: f.ID, VersionNumber: f.Version, Code: code, CreatedAt: at, CreatedBy: &owner})
 		}
-	}
-	actualFuncs, err := loadAll[functionRow](ctx, im.tgt)
-	if err != nil {
-		return nil, err
 	}
 	for _, a := range actualFuncs {
 		for _, f := range funcs {

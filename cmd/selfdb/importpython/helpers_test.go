@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/selfdb/selfdb/modules/auth"
 	"github.com/selfdb/selfdb/modules/buckets"
 	"github.com/selfdb/selfdb/modules/files"
+	"github.com/selfdb/selfdb/modules/functions"
 	"github.com/selfdb/selfdb/modules/sqlconsole"
 	"github.com/selfdb/selfdb/modules/tables"
 	"github.com/selfdb/selfdb/modules/users"
@@ -223,8 +225,37 @@ func (d *deployment) opts() importpython.Options {
 // start starts the Go server on the target.
 func (tg *target) start(t *testing.T, kv ...string) *testkit.App {
 	t.Helper()
-	return testkit.Start(t, testkit.With(auth.Module, users.Module, buckets.Module, files.Module, tables.Module, sqlconsole.Module),
-		testkit.Env(append([]string{"DATABASE_URL", tg.dbURL, "STORAGE_PATH", tg.storage}, kv...)...))
+	return testkit.Start(t, testkit.With(auth.Module, users.Module, buckets.Module, files.Module, tables.Module, sqlconsole.Module, functions.Module),
+		testkit.Env(append([]string{"DATABASE_URL", tg.dbURL, "STORAGE_PATH", tg.storage, "DENO_PATH", denoPath(t)}, kv...)...))
+}
+
+// denoPath is the Deno the functions run on: DENO_PATH, else the copy
+// `make test` installs under bin/tools/deno.
+func denoPath(t *testing.T) string {
+	if p := os.Getenv("DENO_PATH"); p != "" {
+		return p
+	}
+	dir, _ := os.Getwd()
+	for range 5 {
+		p := filepath.Join(dir, "bin/tools/deno/node_modules/deno/deno")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		dir = filepath.Dir(dir)
+	}
+	t.Fatal("no Deno: run `make test` (it installs one) or set DENO_PATH")
+	return ""
+}
+
+// invoke calls a function, waiting (30s at most) while the runtime starts.
+func invoke(t *testing.T, a *testkit.App, token, name string) *testkit.Response {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r := a.Do(t, testkit.Req{Method: "POST", Path: "/api/v1/functions/invoke/" + name, Token: token, Body: map[string]any{}})
+		if r.Status != 503 || time.Now().After(deadline) {
+			return r
+		}
+	}
 }
 
 // count runs a count query on d.

@@ -104,6 +104,35 @@ func TestImportFixture(t *testing.T) {
 		}
 	})
 
+	t.Run("functions", func(t *testing.T) {
+		const id = "8296e3b2-c221-4e74-a56f-83517f300db3"
+		if strings.Contains(out, "s3cr3t-value") {
+			t.Error("the import printed a secret env value")
+		}
+		fn := a.Get(t, "/api/v1/functions/"+id, admin).Expect(t, 200).Map(t)
+		if fn["name"] != "hello-world" || fn["code"] != m.Functions[0].Code || fmt.Sprint(fn["version_number"]) != "1" || fn["is_active"] != true {
+			t.Errorf("the imported function: %v", fn)
+		}
+		var vs []map[string]any
+		a.Get(t, "/api/v1/functions/"+id+"/versions", admin).Expect(t, 200).JSON(t, &vs)
+		if len(vs) != 1 || vs[0]["code"] != m.Functions[0].Code || fmt.Sprint(vs[0]["version_number"]) != "1" {
+			t.Errorf("its versions: %v", vs)
+		}
+		var env []map[string]any
+		a.Get(t, "/api/v1/functions/"+id+"/env", admin).Expect(t, 200).JSON(t, &env)
+		got := map[string]string{}
+		for _, e := range env {
+			got[fmt.Sprint(e["key"])] = fmt.Sprintf("%v/%v", e["value"], e["is_secret"])
+		}
+		if want := map[string]string{"GREETING": "hi/false", "API_TOKEN": "********/true"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("its env vars: %v, want %v", got, want)
+		}
+		r := invoke(t, a, admin, "hello-world").Expect(t, 200)
+		if body := r.Map(t); body["hello"] != "world" || body["n"] != "hi" {
+			t.Errorf("invoking it: %s", r.Body)
+		}
+	})
+
 	t.Run("sessions", func(t *testing.T) {
 		alice := m.Users["alice"]
 		var refresh string
@@ -130,7 +159,9 @@ func TestImportFixture(t *testing.T) {
 	})
 
 	// --verify passes after the import.
-	if out, err := tg.run(t, importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}); err != nil || !strings.Contains(out, "9 hashed on both sides") {
+	verify := src.opts()
+	verify.Verify = true
+	if out, err := tg.run(t, verify); err != nil || !strings.Contains(out, "9 hashed on both sides") {
 		t.Fatalf("verify after the import: %v", err)
 	}
 
@@ -153,9 +184,11 @@ SELECT ?, 'dave@example.org', hashed_password, true, false, now() FROM public.us
 VALUES (?, 'dave.txt', 'd1d1d1d1-0000-4000-8000-000000000001.txt', 'bob-public', 'text/plain', ?, ?, now(), '00a329ba-1c63-46bd-bee5-77fa1796a9ea')`,
 		daveFile, len(content), dave)
 
+	src.exec(t, `UPDATE public.function_env_vars SET value = 'hello' WHERE key = 'GREETING'`)
+
 	out = tg.mustRun(t, src.opts())
 	for _, want := range []string{"users           1 new, 0 changed", "files           1 new, 0 changed", "table orders: 1 new, 0 changed, 0 deleted rows",
-		"table products: 0 new, 1 changed, 0 deleted rows"} {
+		"table products: 0 new, 1 changed, 0 deleted rows", "env vars 0 new, 1 changed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second run output lacks %q", want)
 		}
@@ -181,6 +214,9 @@ VALUES (?, 'dave.txt', 'd1d1d1d1-0000-4000-8000-000000000001.txt', 'bob-public',
 	if got := download(t, a, daveTok, daveFile); got != hex.EncodeToString(sum[:]) {
 		t.Errorf("the new file downloads with sha256 %s", got)
 	}
+	if body := invoke(t, a, admin, "hello-world").Expect(t, 200).Map(t); body["n"] != "hello" {
+		t.Errorf("the function after its env var changed on the source: %v", body)
+	}
 	p := a.Get(t, "/api/v1/tables/products/data?id=eq.bfefecf3-c241-498f-a565-e4e1660e8738", admin).Expect(t, 200).Map(t)
 	row := p["data"].([]any)[0].(map[string]any)
 	if row["price"] != "99.99" || !reflect.DeepEqual(row["tags"], []any{"x", "y z"}) {
@@ -205,7 +241,6 @@ VALUES (?, 'dave.txt', 'd1d1d1d1-0000-4000-8000-000000000001.txt', 'bob-public',
 
 	// --verify fails, naming the table, after one target row changed; the
 	// next import refuses to overwrite that write unless --force.
-	verify := importpython.Options{FromDB: src.dbURL, FromStorage: src.storage, Verify: true}
 	if _, err := tg.run(t, verify); err != nil {
 		t.Fatalf("verify after the second run: %v", err)
 	}

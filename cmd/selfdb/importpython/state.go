@@ -125,7 +125,9 @@ VALUES (`+lit(source)+`, `+lit(started)+`, (SELECT coalesce(max(id), 0) FROM sel
 // last run (the change log holds every write to user tables and to
 // SelfDB's users, buckets, files, functions and env vars; the import's own
 // writes to user tables bypass it, and its other writes come before the
-// position it records).
+// position it records). An update of SelfDB's own rows counts only when it
+// changed a column the import writes: the server's bookkeeping (a runtime
+// analyzing a function's triggers) is not a user's write.
 func goSideWrites(ctx context.Context, conn bun.Conn, since int64) ([]string, error) {
 	var out []string
 	err := queryEach(ctx, conn, fmt.Sprintf(`SELECT l.table_name, count(*) FROM selfdb.change_log l
@@ -134,6 +136,13 @@ WHERE l.id > %d AND l.op IN ('INSERT', 'UPDATE', 'DELETE') AND EXISTS (SELECT 1 
      OR (o.kind = CASE l.table_name WHEN 'selfdb.users' THEN 'user' WHEN 'selfdb.buckets' THEN 'bucket' WHEN 'selfdb.files' THEN 'file'
                    WHEN 'selfdb.functions' THEN 'function' WHEN 'selfdb.function_env' THEN 'function_env' END
          AND o.source_id = coalesce(l.row ->> 'id', l.old_row ->> 'id')))
+  AND (l.op <> 'UPDATE' OR l.table_name NOT LIKE 'selfdb.%%' OR EXISTS (SELECT 1 FROM unnest(CASE l.table_name
+      WHEN 'selfdb.users' THEN ARRAY['email', 'is_active', 'is_superuser', 'updated_at']
+      WHEN 'selfdb.buckets' THEN ARRAY['name', 'description', 'is_public', 'owner_id', 'updated_at']
+      WHEN 'selfdb.files' THEN ARRAY['bucket_id', 'object_name', 'filename', 'content_type', 'size', 'checksum_sha256', 'status', 'owner_id', 'updated_at']
+      WHEN 'selfdb.functions' THEN ARRAY['name', 'description', 'code', 'is_active', 'owner_id', 'version_number']
+      WHEN 'selfdb.function_env' THEN ARRAY['key', 'is_secret', 'updated_at'] END) c
+    WHERE (l.row::jsonb -> c) IS DISTINCT FROM (l.old_row::jsonb -> c)))
 GROUP BY 1 ORDER BY 1`, since), func(rs *sql.Rows) error {
 		var t string
 		var n int

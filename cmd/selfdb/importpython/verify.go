@@ -120,8 +120,6 @@ func (im *importer) verify(ctx context.Context) error {
 		report(fp.versions, vs, "function version", &diffs)
 		env, _ := loadAll[envRow](ctx, im.tgt)
 		report(fp.env, env, "function env var", &diffs)
-	} else if snap.funcs != nil && len(snap.funcs.funcs) > 0 {
-		notes = append(notes, fmt.Sprintf("%d functions not compared: the target has no functions module", len(snap.funcs.funcs)))
 	}
 	notes = append(notes, sp.missing...)
 	bytes, hashed, err := im.verifyBytes(snap, sp, fileRows, &diffs)
@@ -167,8 +165,12 @@ func (im *importer) verify(ctx context.Context) error {
 		}
 		return ErrDifferent
 	}
-	im.out.line("verify: the target matches the source: %d users, %d buckets, %d files (%s, %d hashed on both sides), %d tables (%d rows), %d SQL snippets",
-		len(snap.users), len(snap.buckets), len(snap.files), human(bytes), hashed, len(sc.tables), rows, len(snap.snippets))
+	funcs := 0
+	if snap.funcs != nil {
+		funcs = len(snap.funcs.funcs)
+	}
+	im.out.line("verify: the target matches the source: %d users, %d buckets, %d files (%s, %d hashed on both sides), %d tables (%d rows), %d SQL snippets, %d functions",
+		len(snap.users), len(snap.buckets), len(snap.files), human(bytes), hashed, len(sc.tables), rows, len(snap.snippets), funcs)
 	return nil
 }
 
