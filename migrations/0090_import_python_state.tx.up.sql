@@ -14,12 +14,15 @@ CREATE TABLE selfdb.import_python_objects (
 
 -- One row per run that changed something: the change-log position the run
 -- left, so that the next run notices what the Go server wrote since (after
--- the cut-over) instead of overwriting it.
+-- the cut-over) instead of overwriting it; and the xmin of the source
+-- snapshot it read (a 64-bit transaction id), so that the next run reads
+-- only the rows written since (xmin at or past it).
 CREATE TABLE selfdb.import_python_runs (
     id                  bigserial PRIMARY KEY,
     source              text NOT NULL,
     started_at          timestamptz NOT NULL,
     finished_at         timestamptz NOT NULL DEFAULT now(),
     change_log_position bigint NOT NULL,
+    source_xmin         bigint,
     summary             jsonb NOT NULL
 );

@@ -21,11 +21,18 @@
 //     later run updates only its own objects, deletes those gone from the
 //     source, and refuses ids or names held by anything else (a clear
 //     error, before any write);
-//   - user tables are compared by checksum (count and two 64-bit sums of
-//     each row's md5) and, when they differ, by primary key and row hash:
-//     the source's keys and hashes are streamed into a temporary table of
-//     the target and joined there, so only new, changed and deleted rows
-//     move (tables without a primary key are copied whole when they differ);
+//   - a user table already imported is synced by what was written since
+//     the last run: every source row whose xmin is at or past the xmin of
+//     the last run's snapshot (all older transactions had ended, so their
+//     rows were imported) is staged in the target and kept if new or
+//     different; rows deleted on the source show as a surplus of the
+//     target's count, and only then are the source's keys streamed over to
+//     find them. Without that snapshot, under --verify, or for a table the
+//     Go server wrote to (--force), tables are compared by checksum (count
+//     and two 64-bit sums of each row's md5) and, when they differ, by
+//     primary key and row hash, joined in a temporary table of the target.
+//     Only new, changed and deleted rows move (tables without a primary key
+//     are copied whole when their checksums differ);
 //   - imported rows bypass the change capture (history from the Python
 //     side, not changes to deliver), and a run that finds writes to imported
 //     objects in the change log since the previous run refuses to overwrite

@@ -165,8 +165,8 @@ func TestImportFixture(t *testing.T) {
 		t.Fatalf("verify after the import: %v", err)
 	}
 
-	// Second run, after a new user, a new row, a new file and an updated
-	// row on the source: exactly those arrive.
+	// Second run, after a new user, a new row, a new file, an updated row
+	// and a deleted row on the source: exactly those arrive.
 	users0 := versions(t, tg.db, "selfdb.users", "id")
 	files0 := versions(t, tg.db, "selfdb.files", "id")
 	products0 := versions(t, tg.db, "public.products", "id")
@@ -185,10 +185,11 @@ VALUES (?, 'dave.txt', 'd1d1d1d1-0000-4000-8000-000000000001.txt', 'bob-public',
 		daveFile, len(content), dave)
 
 	src.exec(t, `UPDATE public.function_env_vars SET value = 'hello' WHERE key = 'GREETING'`)
+	src.exec(t, `DELETE FROM public.events WHERE id = 7`)
 
 	out = tg.mustRun(t, src.opts())
 	for _, want := range []string{"users           1 new, 0 changed", "files           1 new, 0 changed", "table orders: 1 new, 0 changed, 0 deleted rows",
-		"table products: 0 new, 1 changed, 0 deleted rows", "env vars 0 new, 1 changed"} {
+		"table products: 0 new, 1 changed, 0 deleted rows", "table events: 0 new, 0 changed, 1 deleted rows", "env vars 0 new, 1 changed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("second run output lacks %q", want)
 		}
@@ -202,7 +203,7 @@ VALUES (?, 'dave.txt', 'd1d1d1d1-0000-4000-8000-000000000001.txt', 'bob-public',
 		{"files", files0, versions(t, tg.db, "selfdb.files", "id"), []string{daveFile}},
 		{"products", products0, versions(t, tg.db, "public.products", "id"), []string{"bfefecf3-c241-498f-a565-e4e1660e8738"}},
 		{"orders", orders0, versions(t, tg.db, "public.orders", "id"), []string{"41"}},
-		{"events", events0, versions(t, tg.db, "public.events", "id"), nil},
+		{"events", events0, versions(t, tg.db, "public.events", "id"), []string{"-7"}},
 	} {
 		if got := changedKeys(c.before, c.after); !slices.Equal(got, c.want) {
 			t.Errorf("second run wrote %s %v, want exactly %v", c.what, got, c.want)

@@ -110,6 +110,7 @@ type importer struct {
 	store *files.DiskStore
 
 	state    *state
+	written  map[string]bool // user tables the Go server wrote since the last run
 	problems problems
 	disabled []string // tables whose capture this run turned off
 	tmpN     int
@@ -258,10 +259,11 @@ func (im *importer) run(ctx context.Context) (err error) {
 		return err
 	}
 	if im.state.runs > 0 {
-		writes, err := goSideWrites(ctx, im.tgt, im.state.position)
+		writes, tables, err := goSideWrites(ctx, im.tgt, im.state.position)
 		if err != nil {
 			return err
 		}
+		im.written = tables
 		if len(writes) > 0 && !im.opts.Force {
 			return &problem{fmt.Sprintf("nothing was imported: since the last import the Go server wrote to imported data: %s. "+
 				"The cut-over seems to have happened, and importing again would overwrite those writes. "+
@@ -354,7 +356,7 @@ func (im *importer) apply(ctx context.Context, p *plan) error {
 		{"change capture", func() error { return im.enableCapture(ctx) }},
 		{"bookkeeping", func() error { return im.state.save(ctx, im.tgt) }},
 		{"bookkeeping", func() error {
-			return recordRun(ctx, im.tgt, redact(im.opts.FromDB), time.Now().UTC().Format(time.RFC3339Nano), im.summary(p))
+			return recordRun(ctx, im.tgt, redact(im.opts.FromDB), time.Now().UTC().Format(time.RFC3339Nano), im.src.xmin, im.summary(p))
 		}},
 	}
 	for _, s := range steps {

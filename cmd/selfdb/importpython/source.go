@@ -45,6 +45,9 @@ type source struct {
 	conn    bun.Conn
 	columns map[string]map[string]bool // table → column → present
 	alembic string
+	// xmin and xmax of the snapshot (64-bit transaction ids): every
+	// transaction below xmin had ended when it was taken.
+	xmin, xmax int64
 }
 
 // required are the tables and columns that make a database a Python SelfDB.
@@ -83,6 +86,11 @@ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`)
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// txid_* (not pg_current_snapshot) so that PostgreSQL before 13 works;
+	// in a REPEATABLE READ transaction it is the transaction's snapshot.
+	if err := conn.QueryRowContext(ctx, `SELECT txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`).Scan(&s.xmin, &s.xmax); err != nil {
+		return nil, err
+	}
 	var goSchema bool
 	if err := conn.QueryRowContext(ctx, `SELECT to_regclass('selfdb.bun_migrations') IS NOT NULL`).Scan(&goSchema); err != nil {
 		return nil, err
@@ -109,6 +117,17 @@ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')`)
 		_ = conn.QueryRowContext(ctx, `SELECT coalesce(max(version_num), '') FROM public.alembic_version`).Scan(&s.alembic)
 	}
 	return s, nil
+}
+
+// writtenSince is the condition "row x was written by a transaction at or
+// past xmin" (a 64-bit transaction id): the row's 32-bit xmin is placed in
+// the epoch of the snapshot's xmax. Rows frozen before PostgreSQL 9.4
+// (xmin 2) are old.
+func (s *source) writtenSince(xmin int64) string {
+	epoch, low := s.xmax>>32, s.xmax&0xffffffff
+	x := "x.xmin::text::bigint"
+	return fmt.Sprintf("(CASE WHEN %[1]s < 3 THEN 0 WHEN %[1]s <= %[2]d THEN %[3]d + %[1]s ELSE %[4]d + %[1]s END) >= %[5]d",
+		x, low, epoch<<32, (epoch-1)<<32, xmin)
 }
 
 // has reports whether the source has table.column.

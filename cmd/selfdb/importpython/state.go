@@ -32,6 +32,7 @@ type state struct {
 	added    map[string][]string
 	dropped  map[string][]string
 	position int64 // change-log position the last run left (0: none)
+	since    int64 // xmin of the source snapshot the last run read (0: unknown)
 	runs     int
 }
 
@@ -78,8 +79,10 @@ func loadState(ctx context.Context, conn bun.Conn) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = conn.Conn.QueryRowContext(ctx, `SELECT count(*), coalesce((SELECT change_log_position FROM selfdb.import_python_runs ORDER BY id DESC LIMIT 1), 0)
-FROM selfdb.import_python_runs`).Scan(&s.runs, &s.position)
+	err = conn.Conn.QueryRowContext(ctx, `SELECT count(*),
+  coalesce((SELECT change_log_position FROM selfdb.import_python_runs ORDER BY id DESC LIMIT 1), 0),
+  coalesce((SELECT source_xmin FROM selfdb.import_python_runs ORDER BY id DESC LIMIT 1), 0)
+FROM selfdb.import_python_runs`).Scan(&s.runs, &s.position, &s.since)
 	return s, err
 }
 
@@ -110,14 +113,15 @@ SELECT `+lit(k)+`, unnest(`+arrayLit(ids[:n])+`) ON CONFLICT DO NOTHING`); err !
 	return nil
 }
 
-// recordRun notes the run and the change-log position it leaves.
-func recordRun(ctx context.Context, conn bun.Conn, source string, started string, summary map[string]any) error {
+// recordRun notes the run, the change-log position it leaves and the
+// source snapshot it read.
+func recordRun(ctx context.Context, conn bun.Conn, source string, started string, sourceXmin int64, summary map[string]any) error {
 	b, err := json.Marshal(summary)
 	if err != nil {
 		return err
 	}
-	_, err = conn.Conn.ExecContext(ctx, `INSERT INTO selfdb.import_python_runs (source, started_at, change_log_position, summary)
-VALUES (`+lit(source)+`, `+lit(started)+`, (SELECT coalesce(max(id), 0) FROM selfdb.change_log), `+lit(string(b))+`)`)
+	_, err = conn.Conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO selfdb.import_python_runs (source, started_at, change_log_position, source_xmin, summary)
+VALUES (%s, %s, (SELECT coalesce(max(id), 0) FROM selfdb.change_log), %d, %s)`, lit(source), lit(started), sourceXmin, lit(string(b))))
 	return err
 }
 
@@ -128,8 +132,9 @@ VALUES (`+lit(source)+`, `+lit(started)+`, (SELECT coalesce(max(id), 0) FROM sel
 // position it records). An update of SelfDB's own rows counts only when it
 // changed a column the import writes: the server's bookkeeping (a runtime
 // analyzing a function's triggers) is not a user's write.
-func goSideWrites(ctx context.Context, conn bun.Conn, since int64) ([]string, error) {
+func goSideWrites(ctx context.Context, conn bun.Conn, since int64) ([]string, map[string]bool, error) {
 	var out []string
+	tables := map[string]bool{}
 	err := queryEach(ctx, conn, fmt.Sprintf(`SELECT l.table_name, count(*) FROM selfdb.change_log l
 WHERE l.id > %d AND l.op IN ('INSERT', 'UPDATE', 'DELETE') AND EXISTS (SELECT 1 FROM selfdb.import_python_objects o
   WHERE (o.kind = 'table' AND o.source_id = l.table_name)
@@ -150,9 +155,12 @@ GROUP BY 1 ORDER BY 1`, since), func(rs *sql.Rows) error {
 			return err
 		}
 		out = append(out, fmt.Sprintf("%s (%d writes)", t, n))
+		if !strings.HasPrefix(t, "selfdb.") {
+			tables[t] = true
+		}
 		return nil
 	})
-	return out, err
+	return out, tables, err
 }
 
 // problem is input the import refuses, found before any write.
