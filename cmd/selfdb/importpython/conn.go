@@ -93,6 +93,9 @@ func qualified(name string) string { return "public." + ident(name) }
 // lit quotes a string literal (standard_conforming_strings is on).
 func lit(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
+// arrayElem escapes an element of an array literal.
+var arrayElem = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // arrayLit is a text[] literal of vs.
 func arrayLit(vs []string) string {
 	var b strings.Builder
@@ -102,7 +105,7 @@ func arrayLit(vs []string) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v))
+		b.WriteString(arrayElem.Replace(v))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')

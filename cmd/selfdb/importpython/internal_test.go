@@ -3,7 +3,10 @@ package importpython
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/selfdb/selfdb/platform/testkit"
 )
@@ -31,5 +34,19 @@ func TestWrittenSince(t *testing.T) {
 		if got != want {
 			t.Errorf("xmin %d, since %d: written since = %t, want %t", xmin, since, got, want)
 		}
+	}
+}
+
+// arrayLit's elements reach Postgres as they are: quotes, backslashes,
+// commas, braces, NULL-looking text and unicode included.
+func TestArrayLit(t *testing.T) {
+	d := testkit.OpenDB(t, testkit.DatabaseURL())
+	in := []string{`plain`, `it's "quoted"`, `back\slash`, `a,b`, `{x}`, `NULL`, ``, ` spaced `, `多言語 ✓`}
+	var out []string
+	if err := d.QueryRowContext(context.Background(), "SELECT "+arrayLit(in)).Scan(pgdialect.Array(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(in, out) {
+		t.Fatalf("arrayLit round trip: %q, want %q", out, in)
 	}
 }
