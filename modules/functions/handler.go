@@ -270,7 +270,7 @@ func (h *Handler) invoke(c *fiber.Ctx) error { return h.svc.Invoke(c, strings.Cl
 // names no function.
 func (h *Handler) invokeByName(c *fiber.Ctx) error {
 	if _, err := uuid.Parse(c.Params("name")); err == nil {
-		return apperr.New(apperr.KindMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+		return httpserver.ErrMethodNotAllowed
 	}
 	return h.svc.Invoke(c, strings.Clone(c.Params("name")))
 }

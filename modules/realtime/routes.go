@@ -11,16 +11,11 @@ import (
 	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Path is the WebSocket endpoint (api.md §10).
 const Path = "/api/v1/realtime/ws"
-
-// ErrUpgradeRequired answers a plain HTTP request to the WebSocket endpoint.
-var ErrUpgradeRequired = apperr.New(apperr.KindUpgradeRequired, "upgrade_required",
-	"This endpoint speaks WebSocket: connect with a WebSocket client")
 
 // Routes registers the WebSocket endpoint.
 type Routes struct {
@@ -110,7 +105,7 @@ func (h *Hub) serve(ws *fws.Conn) {
 				c.closeWith(ClosePolicy, "authentication required")
 				return
 			}
-			c.send(out{data: errorFrame("invalid_frame", "Frames must be JSON objects", "")})
+			c.send(out{data: errorFrame(ErrInvalidFrame, "")})
 			continue
 		}
 		if c.principal() == nil && f.Type != "authenticate" {
@@ -131,7 +126,7 @@ func (h *Hub) serve(ws *fws.Conn) {
 		case "ping":
 			c.send(out{data: pongFrame})
 		default:
-			c.send(out{data: errorFrame("unknown_type", "Unknown frame type; expected authenticate, subscribe, unsubscribe or ping", "")})
+			c.send(out{data: errorFrame(ErrUnknownType, "")})
 		}
 	}
 }

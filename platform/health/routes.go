@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/cache"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/events"
@@ -34,9 +33,9 @@ func NewRoutes(database *bun.DB, c *cache.Cache, bus *events.Bus) *Routes {
 	return &Routes{db: database, cache: c, bus: bus}
 }
 
-// ErrDatabase is /api/v1/health/db's failure; the cause stays in the logs.
-var ErrDatabase = apperr.Unavailable("database_unavailable", "Database connection error: database unreachable").
-	WithHeader("Retry-After", "2")
+// ErrDatabase is /api/v1/health/db's failure (api.md §1); the cause stays
+// in the logs.
+var ErrDatabase = db.ErrUnavailable.WithMessage("Database connection error: database unreachable")
 
 // Register adds the routes.
 func (h *Routes) Register(r fiber.Router) {

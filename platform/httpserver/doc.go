@@ -14,4 +14,8 @@
 //
 // Public paths: a module's Public entries ending in "/" open every path
 // under them, other entries exactly that path.
+//
+// Error codes: invalid_anon_key (401), not_found (404), method_not_allowed
+// (405), body_too_large (413), headers_too_large (431), bad_request (a
+// request Fiber could not parse), plus validation_failed and internal.
 package httpserver
