@@ -40,6 +40,6 @@
 // superuser creates users (POST /api/v1/users, modules/users).
 //
 // Error codes: invalid_credentials, inactive_user, email_taken, signup_disabled,
-// invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
-// rate_limited, plus validation_failed.
+// invalid_refresh_token, user_gone, user_has_data, not_authenticated,
+// not_enough_privileges, rate_limited, plus validation_failed.
 package auth
