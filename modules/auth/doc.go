@@ -46,6 +46,6 @@
 // token, and the user must be active on every request, as with any token.
 //
 // Error codes: invalid_credentials, inactive_user, email_taken, signup_disabled,
-// invalid_refresh_token, user_gone, not_authenticated, not_enough_privileges,
-// rate_limited, plus validation_failed.
+// invalid_refresh_token, user_gone, user_has_data, not_authenticated,
+// not_enough_privileges, rate_limited, plus validation_failed.
 package auth

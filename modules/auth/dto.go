@@ -3,9 +3,20 @@ package auth
 // loginJSON is the JSON form of POST /auth/login (EXT).
 type loginJSON struct {
 	Email     *string `json:"email"`
-	Username  *string `json:"username"`
+	Username  *string `json:"username" doc:"The email, when email is absent."`
 	Password  *string `json:"password"`
-	GrantType *string `json:"grant_type"`
+	GrantType *string `json:"grant_type" doc:"password, when sent."`
+}
+
+// LoginForm is the OAuth2 password form of POST /auth/login
+// (urlencoded or multipart), which login reads field by field.
+type LoginForm struct {
+	Username     string `json:"username" doc:"The account's email."`
+	Password     string `json:"password"`
+	GrantType    string `json:"grant_type,omitempty" doc:"password, when sent."`
+	Scope        string `json:"scope,omitempty" doc:"Accepted and ignored."`
+	ClientID     string `json:"client_id,omitempty" doc:"Accepted and ignored."`
+	ClientSecret string `json:"client_secret,omitempty" doc:"Accepted and ignored."`
 }
 
 // LoginResponse is POST /auth/login's answer.

@@ -14,6 +14,4 @@ var (
 	ErrNotPublic = apperr.Forbidden("bucket_not_public", "This bucket is not public")
 	// ErrForbidden is a user reading another user's private bucket.
 	ErrForbidden = apperr.Forbidden("bucket_forbidden", "Not enough permissions")
-	// ErrNotOwner is a write by someone other than the owner or a superuser.
-	ErrNotOwner = apperr.Forbidden("not_enough_permissions", "Not enough permissions")
 )

@@ -2,12 +2,13 @@ package buckets
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Repository is the SQL of selfdb.buckets.
@@ -156,8 +157,8 @@ func nameErr(err error) error {
 		return ErrInvalidName.Wrap(err)
 	}
 	e := db.Err(err)
-	if apperr.From(e).Code == "foreign_key_violation" {
-		return apperr.Invalid("owner_not_found", "The bucket's owner does not exist").Wrap(err)
+	if errors.Is(e, db.ErrForeignKeyViolation) {
+		return identity.ErrOwnerNotFound.WithMessage("The bucket's owner does not exist").Wrap(err)
 	}
 	return e
 }

@@ -155,7 +155,7 @@ func (s *Service) Update(ctx context.Context, p *identity.Principal, id uuid.UUI
 		return nil, err
 	}
 	if !CanWrite(p, b) {
-		return nil, ErrNotOwner
+		return nil, identity.ErrNotOwner
 	}
 	var cols []string
 	if req.Name != nil && *req.Name != b.Name {
@@ -191,7 +191,7 @@ func (s *Service) Delete(ctx context.Context, p *identity.Principal, id uuid.UUI
 		return err
 	}
 	if !CanWrite(p, b) {
-		return ErrNotOwner
+		return identity.ErrNotOwner
 	}
 	return s.remove(ctx, id)
 }

@@ -6,8 +6,6 @@ import "github.com/selfdb/selfdb/platform/apperr"
 var (
 	// ErrFileNotFound is an unknown file id or object, or one not uploaded yet.
 	ErrFileNotFound = apperr.NotFound("file_not_found", "File not found")
-	// ErrBucketNotFound is an unknown (or, for listings, unreadable) bucket.
-	ErrBucketNotFound = apperr.NotFound("bucket_not_found", "Bucket not found")
 	// ErrBucketDenied is an upload into another user's private bucket.
 	ErrBucketDenied = apperr.Forbidden("bucket_permission_denied", "Permission denied for this bucket")
 	// ErrAuthRequired is anon asking for a private file's info.
@@ -16,8 +14,6 @@ var (
 	ErrAccessDenied = apperr.Forbidden("file_access_denied", "Access denied to this file")
 	// ErrNotPublicFile is a /public/... route asked for a private file.
 	ErrNotPublicFile = apperr.Forbidden("file_not_public", "File is not in a public bucket.")
-	// ErrNotOwner is a delete by someone other than the file's owner or a superuser.
-	ErrNotOwner = apperr.Forbidden("not_enough_permissions", "Not enough permissions")
 	// ErrBadSignature is a missing, tampered or expired URL signature.
 	ErrBadSignature = apperr.Forbidden("invalid_signature", "Invalid or expired signature")
 	// ErrInvalidName is a byte-route path whose bucket or object name could escape storage.

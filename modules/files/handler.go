@@ -132,7 +132,7 @@ func (h *Handler) bucketFiles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := h.svc.bucket(c.UserContext(), id)
+	b, err := h.svc.buckets.Get(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

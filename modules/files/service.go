@@ -69,15 +69,6 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*File, error) {
 	})
 }
 
-// bucket loads a bucket, turning its not-found into this module's.
-func (s *Service) bucket(ctx context.Context, id uuid.UUID) (*buckets.Bucket, error) {
-	b, err := s.buckets.Get(ctx, id)
-	if errors.Is(err, buckets.ErrNotFound) {
-		return nil, ErrBucketNotFound
-	}
-	return b, err
-}
-
 // ValidFilename reports whether an original filename is acceptable: 1–255
 // bytes of valid UTF-8 without control characters.
 func ValidFilename(name string) bool {
@@ -123,7 +114,7 @@ func (s *Service) Initiate(ctx context.Context, p *identity.Principal, bucketID 
 	if size != nil && *size > s.cfg.MaxUploadBytes {
 		return nil, nil, "", ErrTooLarge
 	}
-	b, err := s.bucket(ctx, bucketID)
+	b, err := s.buckets.Get(ctx, bucketID)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -170,8 +161,8 @@ func (s *Service) Info(ctx context.Context, p *identity.Principal, id uuid.UUID,
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s.bucket(ctx, f.BucketID)
-	if errors.Is(err, ErrBucketNotFound) {
+	b, err := s.buckets.Get(ctx, f.BucketID)
+	if errors.Is(err, buckets.ErrNotFound) {
 		return nil, nil, ErrFileNotFound
 	}
 	if err != nil {
@@ -213,12 +204,12 @@ func (s *Service) BytePath(kind string, b *buckets.Bucket, f *File, extra url.Va
 func (s *Service) List(ctx context.Context, p *identity.Principal, bucketID *uuid.UUID, skip, limit int) ([]File, map[uuid.UUID]string, error) {
 	var filter Filter
 	if bucketID != nil {
-		b, err := s.bucket(ctx, *bucketID)
+		b, err := s.buckets.Get(ctx, *bucketID)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !buckets.CanRead(p, b) {
-			return nil, nil, ErrBucketNotFound
+			return nil, nil, buckets.ErrNotFound
 		}
 		filter.BucketID = bucketID
 	} else {
@@ -239,7 +230,7 @@ func (s *Service) bucketNames(ctx context.Context, rows []File) (map[uuid.UUID]s
 		if _, ok := names[f.BucketID]; ok {
 			continue
 		}
-		b, err := s.bucket(ctx, f.BucketID)
+		b, err := s.buckets.Get(ctx, f.BucketID)
 		if err != nil {
 			return nil, err
 		}
@@ -261,11 +252,11 @@ func (s *Service) ListBucket(ctx context.Context, p *identity.Principal, b *buck
 // BucketByRef resolves a bucket by id or name. Errors: bucket_not_found.
 func (s *Service) BucketByRef(ctx context.Context, ref string) (*buckets.Bucket, error) {
 	if id, err := uuid.Parse(ref); err == nil {
-		return s.bucket(ctx, id)
+		return s.buckets.Get(ctx, id)
 	}
 	b, err := s.buckets.GetByName(ctx, ref)
 	if errors.Is(err, buckets.ErrNotFound) {
-		return nil, ErrBucketNotFound
+		return nil, buckets.ErrNotFound
 	}
 	return b, err
 }
@@ -278,7 +269,7 @@ func (s *Service) Delete(ctx context.Context, p *identity.Principal, id uuid.UUI
 		return err
 	}
 	if !(p.IsSuperuser() || p.ID == f.OwnerID) {
-		return ErrNotOwner
+		return identity.ErrNotOwner
 	}
 	ok, err := s.repo.Delete(ctx, id)
 	if err != nil {
@@ -460,7 +451,7 @@ func (s *Service) ResolveBytes(ctx context.Context, bucketRef, objectRef string,
 		if f.BucketID != bid {
 			return nil, nil, ErrFileNotFound
 		}
-		if b, err = s.bucket(ctx, bid); err != nil {
+		if b, err = s.buckets.Get(ctx, bid); err != nil {
 			return nil, nil, err
 		}
 	} else {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // Out is the Function of api.md §9.
@@ -103,6 +104,11 @@ type RunOut struct {
 type EventOut struct {
 	Event     string   `json:"event"`
 	Functions []string `json:"functions"`
+}
+
+// OpenAPISchema: a method, or a list of them.
+func (Methods) OpenAPISchema() httpserver.Schema {
+	return httpserver.Schema{OneOf: []*httpserver.Schema{{Type: "string"}, {Type: "array", Items: &httpserver.Schema{Type: "string"}}}}
 }
 
 // ToOut renders a function on the wire.

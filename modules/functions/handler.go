@@ -267,10 +267,12 @@ func (h *Handler) emit(c *fiber.Ctx) error {
 func (h *Handler) invoke(c *fiber.Ctx) error { return h.svc.Invoke(c, strings.Clone(c.Params("name"))) }
 
 // invokeByName is the Python SDK's POST /functions/{name}; a UUID there
-// names no function.
+// names no function. The segment is function_id, as for the routes of the
+// same shape (one path in the OpenAPI document); here it holds a name.
 func (h *Handler) invokeByName(c *fiber.Ctx) error {
-	if _, err := uuid.Parse(c.Params("name")); err == nil {
-		return apperr.New(apperr.KindMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+	name := c.Params("function_id")
+	if _, err := uuid.Parse(name); err == nil {
+		return httpserver.ErrMethodNotAllowed
 	}
-	return h.svc.Invoke(c, strings.Clone(c.Params("name")))
+	return h.svc.Invoke(c, strings.Clone(name))
 }

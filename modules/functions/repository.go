@@ -2,13 +2,14 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // Repository is the SQL of the functions tables (the trigger state's is in
@@ -254,8 +255,8 @@ func nameErr(err error) error {
 		return ErrInvalidPolicy.Wrap(err)
 	}
 	e := db.Err(err)
-	if apperr.From(e).Code == "foreign_key_violation" {
-		return apperr.Invalid("owner_not_found", "The function's owner does not exist").Wrap(err)
+	if errors.Is(e, db.ErrForeignKeyViolation) {
+		return identity.ErrOwnerNotFound.WithMessage("The function's owner does not exist").Wrap(err)
 	}
 	return e
 }

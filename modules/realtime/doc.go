@@ -53,4 +53,10 @@
 // Configuration: REALTIME_SEND_QUEUE, REALTIME_PING_INTERVAL,
 // REALTIME_MAX_FRAME_BYTES, REALTIME_MAX_SUBSCRIPTIONS (this module's
 // section); REALTIME_RETENTION (platform/events).
+//
+// Error codes: upgrade_required (426, the HTTP answer to a request that is
+// not a WebSocket upgrade); in error frames: invalid_frame, unknown_type,
+// invalid_subscription, invalid_since, too_many_subscriptions, and the codes
+// of the REST API for the same causes (not_enough_privileges,
+// invalid_identifier, table_not_found, since_too_old, database_unavailable).
 package realtime

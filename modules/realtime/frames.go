@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/events"
 )
 
@@ -168,11 +169,11 @@ func changeFrame(e *events.Event, id string, js bool) []byte {
 	return f.done()
 }
 
-// errorFrame reports a refused or malformed request. "error" carries the
-// message as the protocol's first error frames did; subscription_id names
-// the subscription it concerns, if any.
-func errorFrame(code, msg, subID string) []byte {
-	f := newFrame("error").str("error", msg).str("code", code)
+// errorFrame reports a refused or malformed request: its code, and its
+// message in "error" as the protocol's first error frames did;
+// subscription_id names the subscription it concerns, if any.
+func errorFrame(e *apperr.Error, subID string) []byte {
+	f := newFrame("error").str("error", e.Message).str("code", e.Code)
 	if subID != "" {
 		f.str("subscription_id", subID)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -301,7 +300,7 @@ func (h *Hub) userChanged(e *events.Event) {
 				if s.system {
 					h.dropSub(s)
 					delete(c.subs, id)
-					c.send(out{data: errorFrame("not_enough_privileges", "No longer a superuser: subscription ended", id)})
+					c.send(out{data: errorFrame(identity.ErrNotEnoughPrivileges.WithMessage("No longer a superuser: subscription ended"), id)})
 				}
 			}
 		}
@@ -446,24 +445,24 @@ func (s *sub) key() string { return s.table }
 func (h *Hub) subscribe(ctx context.Context, c *conn, f *inFrame) {
 	id, table, system, js, ok := f.target()
 	if !ok {
-		c.send(out{data: errorFrame("invalid_subscription", "A subscribe frame needs a subscription_id or a channel", "")})
+		c.send(out{data: errorFrame(ErrInvalidSubscription, "")})
 		return
 	}
 	since, hasSince, valid := f.since()
 	if !valid {
-		c.send(out{data: errorFrame("invalid_since", "since must be an event id (a non-negative integer)", id)})
+		c.send(out{data: errorFrame(ErrInvalidSince, id)})
 		return
 	}
 	p := c.principal()
 	switch {
 	case system:
 		if !p.IsSuperuser() {
-			c.send(out{data: errorFrame("not_enough_privileges", "Only superusers may follow "+id, id)})
+			c.send(out{data: errorFrame(identity.ErrNotEnoughPrivileges.WithMessage("Only superusers may follow %s", id), id)})
 			return
 		}
 	case table != "":
 		if !tables.ValidIdent(table) {
-			c.send(out{data: errorFrame("invalid_identifier", fmt.Sprintf("Invalid table name '%s'", table), id)})
+			c.send(out{data: errorFrame(tables.ErrInvalidIdentifier.WithMessage("Invalid table name '%s'", table), id)})
 			return
 		}
 		rule, err := h.tables.ReadRule(ctx, table)
@@ -477,7 +476,7 @@ func (h *Hub) subscribe(ctx context.Context, c *conn, f *inFrame) {
 				h.logger.Error("realtime: subscribe failed", zap.Error(err))
 				msg = "Internal server error"
 			}
-			c.send(out{data: errorFrame(ae.Code, msg, id)})
+			c.send(out{data: errorFrame(ae.WithMessage("%s", msg), id)})
 			return
 		}
 	}
@@ -492,7 +491,7 @@ func (h *Hub) subscribe(ctx context.Context, c *conn, f *inFrame) {
 	}
 	if len(c.subs) >= h.cfg.MaxSubscriptions {
 		h.mu.Unlock()
-		c.send(out{data: errorFrame("too_many_subscriptions", fmt.Sprintf("A connection may hold %d subscriptions", h.cfg.MaxSubscriptions), id)})
+		c.send(out{data: errorFrame(ErrTooManySubscriptions.WithMessage("A connection may hold %d subscriptions", h.cfg.MaxSubscriptions), id)})
 		return
 	}
 	s := &sub{c: c, id: id, table: table, system: system, js: js, refs: 1, replaying: hasSince}
@@ -558,14 +557,14 @@ func (h *Hub) replay(ctx context.Context, s *sub, since, upto int64) {
 	h.mu.Unlock()
 	switch {
 	case errors.Is(err, events.ErrTooOld):
-		s.c.send(out{data: errorFrame("since_too_old", "The events after since are older than the retention window and were pruned; fetch the current rows and subscribe without since", s.id)})
+		s.c.send(out{data: errorFrame(events.ErrTooOld.WithMessage("The events after since are older than the retention window and were pruned; fetch the current rows and subscribe without since"), s.id)})
 		return
 	case errors.Is(err, errConnGone):
 		return
 	case err != nil:
 		h.logger.Warn("realtime: replay failed", zap.Error(err))
 		c := apperr.From(err)
-		s.c.send(out{data: errorFrame(c.Code, "Could not replay the missed events; subscribe again", s.id)})
+		s.c.send(out{data: errorFrame(c.WithMessage("Could not replay the missed events; subscribe again"), s.id)})
 		return
 	}
 	for _, o := range pending {
@@ -579,7 +578,7 @@ var errConnGone = errors.New("realtime: connection gone")
 func (h *Hub) unsubscribe(c *conn, f *inFrame) {
 	id := f.unsubID()
 	if id == "" {
-		c.send(out{data: errorFrame("invalid_subscription", "An unsubscribe frame needs a subscription_id or a channel", "")})
+		c.send(out{data: errorFrame(ErrInvalidSubscription.WithMessage("An unsubscribe frame needs a subscription_id or a channel"), "")})
 		return
 	}
 	h.mu.Lock()

@@ -18,10 +18,6 @@ import (
 // Path is the WebSocket endpoint (api.md §10).
 const Path = "/api/v1/realtime/ws"
 
-// ErrUpgradeRequired answers a plain HTTP request to the WebSocket endpoint.
-var ErrUpgradeRequired = apperr.New(apperr.KindUpgradeRequired, "upgrade_required",
-	"This endpoint speaks WebSocket: connect with a WebSocket client")
-
 // Routes registers the WebSocket endpoint.
 type Routes struct {
 	hub     *Hub
@@ -29,8 +25,9 @@ type Routes struct {
 }
 
 var (
-	_ httpserver.Routes = (*Routes)(nil)
-	_ httpserver.Public = (*Routes)(nil)
+	_ httpserver.Routes     = (*Routes)(nil)
+	_ httpserver.Public     = (*Routes)(nil)
+	_ httpserver.Documented = (*Routes)(nil)
 )
 
 // NewRoutes builds the routes. Write buffers come from a pool, so an idle
@@ -51,13 +48,29 @@ func NewRoutes(h *Hub) *Routes {
 func (r *Routes) PublicPrefixes() []string { return []string{Path} }
 
 // Register adds GET /api/v1/realtime/ws.
-func (r *Routes) Register(app fiber.Router) {
-	app.Get(Path, func(c *fiber.Ctx) error {
-		if !fws.IsWebSocketUpgrade(c) {
-			return ErrUpgradeRequired
-		}
-		return c.Next()
-	}, r.upgrade)
+func (r *Routes) Register(app fiber.Router) { httpserver.Mount(app, r.API()) }
+
+// API describes the WebSocket endpoint (api.md §10).
+func (r *Routes) API() httpserver.API {
+	return httpserver.API{Tag: "realtime", Description: "Change feeds over WebSocket (api.md §10).", Operations: []httpserver.Operation{
+		{Method: fiber.MethodGet, Path: Path, Summary: "Open a realtime WebSocket", Access: httpserver.Anyone,
+			Description: "Needs no anon key. After the upgrade: send {\"type\":\"authenticate\",\"token\":\"<access token or anon key>\"} " +
+				"(or pass ?token= / ?apikey=), then {\"type\":\"subscribe\",\"subscription_id\":\"s1\",\"data\":{\"table\":\"<table>\"}}; " +
+				"changes arrive as {\"type\":\"database_change\",\"subscription_id\",\"event_id\",\"data\":{\"operation\",\"table\",\"data\",\"old_data\"}}. " +
+				"A subscriber gets only rows the table's read policy lets it read; subscribe with \"since\": <event_id> to resume.",
+			Params: []httpserver.Param{
+				httpserver.InQuery("token", "", "An access token: authenticates at once."),
+				httpserver.InQuery("apikey", "", "The anon key: authenticates at once as anon."),
+			},
+			Responses: []httpserver.Response{{Status: fiber.StatusSwitchingProtocols, Description: "The WebSocket upgrade."}},
+			Errors:    []*apperr.Error{ErrUpgradeRequired},
+			Handlers: httpserver.H(func(c *fiber.Ctx) error {
+				if !fws.IsWebSocketUpgrade(c) {
+					return ErrUpgradeRequired
+				}
+				return c.Next()
+			}, r.upgrade)},
+	}}
 }
 
 // recover logs a panic of a connection's reader; the connection ends.
@@ -110,7 +123,7 @@ func (h *Hub) serve(ws *fws.Conn) {
 				c.closeWith(ClosePolicy, "authentication required")
 				return
 			}
-			c.send(out{data: errorFrame("invalid_frame", "Frames must be JSON objects", "")})
+			c.send(out{data: errorFrame(ErrInvalidFrame, "")})
 			continue
 		}
 		if c.principal() == nil && f.Type != "authenticate" {
@@ -131,7 +144,7 @@ func (h *Hub) serve(ws *fws.Conn) {
 		case "ping":
 			c.send(out{data: pongFrame})
 		default:
-			c.send(out{data: errorFrame("unknown_type", "Unknown frame type; expected authenticate, subscribe, unsubscribe or ping", "")})
+			c.send(out{data: errorFrame(ErrUnknownType, "")})
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/selfdb/selfdb/platform/db"
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // StatementResult is one statement's outcome (api.md §7).
@@ -65,6 +66,11 @@ type Row struct {
 }
 
 // MarshalJSON writes the row as {"col": value, ...} in column order.
+// OpenAPISchema: a row is an object, column → value.
+func (Row) OpenAPISchema() httpserver.Schema {
+	return httpserver.Schema{Type: "object", AdditionalProperties: true, Description: "column → value"}
+}
+
 func (r Row) MarshalJSON() ([]byte, error) {
 	b := []byte{'{'}
 	for i, c := range r.cols {

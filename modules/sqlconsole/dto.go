@@ -47,3 +47,15 @@ type HistoryMetadata struct {
 	PageSize   int `json:"page_size"`
 	TotalPages int `json:"total_pages"`
 }
+
+// QueryFailed is POST /sql/query's 200 for a script that failed (rolled back).
+type QueryFailed struct {
+	Error   string `json:"error"`
+	Success bool   `json:"success" doc:"false"`
+}
+
+// SnippetDeleted is DELETE /sql/snippets/{id}'s answer.
+type SnippetDeleted struct {
+	DeletedSnippet *Snippet `json:"deleted_snippet"`
+	Message        string   `json:"message"`
+}

@@ -32,7 +32,7 @@ func (h *Handler) Query(c *fiber.Ctx) error {
 		return err
 	}
 	if !res.Success {
-		return c.JSON(fiber.Map{"success": false, "error": res.Error})
+		return c.JSON(QueryFailed{Error: res.Error})
 	}
 	return c.JSON(res)
 }
@@ -102,7 +102,7 @@ func (h *Handler) DeleteSnippet(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Snippet deleted successfully", "deleted_snippet": out})
+	return c.JSON(SnippetDeleted{Message: "Snippet deleted successfully", DeletedSnippet: out})
 }
 
 // History is GET /sql/history.

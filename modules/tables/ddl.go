@@ -3,6 +3,8 @@ package tables
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/selfdb/selfdb/platform/db"
 )
 
 // DDL is built only from validated identifiers (always quoted), allow-listed
@@ -151,7 +153,7 @@ func planCreate(in CreateTableIn) (*createPlan, error) {
 		if c.Description != nil {
 			l, ok := quoteLiteral(*c.Description)
 			if !ok {
-				return nil, ErrBadValue.WithMessage("Invalid description for column '%s'", c.Name)
+				return nil, db.ErrInvalidValue.WithMessage("Invalid description for column '%s'", c.Name)
 			}
 			comments = append(comments, "COMMENT ON COLUMN "+table+"."+quoteIdent(c.Name)+" IS "+l)
 		}
@@ -170,7 +172,7 @@ func planCreate(in CreateTableIn) (*createPlan, error) {
 	if in.Description != nil {
 		l, ok := quoteLiteral(*in.Description)
 		if !ok {
-			return nil, ErrBadValue.WithMessage("Invalid table description")
+			return nil, db.ErrInvalidValue.WithMessage("Invalid table description")
 		}
 		plan.Statements = append(plan.Statements, "COMMENT ON TABLE "+table+" IS "+l)
 	}
@@ -206,7 +208,7 @@ func nullable(s string) (bool, error) {
 	case "NO", "FALSE", "N", "0":
 		return false, nil
 	}
-	return false, ErrBadValue.WithMessage("is_nullable must be YES or NO")
+	return false, db.ErrInvalidValue.WithMessage("is_nullable must be YES or NO")
 }
 
 // planAddColumn renders POST /{t}/columns.
@@ -240,7 +242,7 @@ func planAddColumn(table string, in AddColumnIn) ([]string, string, error) {
 	if in.ColumnDescription != nil {
 		l, ok := quoteLiteral(*in.ColumnDescription)
 		if !ok {
-			return nil, "", ErrBadValue.WithMessage("Invalid column description")
+			return nil, "", db.ErrInvalidValue.WithMessage("Invalid column description")
 		}
 		stmts = append(stmts, "COMMENT ON COLUMN "+t+"."+quoteIdent(in.ColumnName)+" IS "+l)
 	}
@@ -290,7 +292,7 @@ func planUpdateColumn(table string, cur *Column, in UpdateColumnIn) ([]string, e
 	if in.ColumnDescription != nil {
 		l, ok := quoteLiteral(*in.ColumnDescription)
 		if !ok {
-			return nil, ErrBadValue.WithMessage("Invalid column description")
+			return nil, db.ErrInvalidValue.WithMessage("Invalid column description")
 		}
 		stmts = append(stmts, "COMMENT ON COLUMN "+t+"."+col+" IS "+l)
 	}

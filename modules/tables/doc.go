@@ -81,7 +81,7 @@
 //
 // Policy check: Rule.Check is the one check of the row routes and of
 // realtime (ReadRule), evaluated in memory.
-
+//
 // Error codes: table_not_found, table_exists, invalid_identifier,
 // invalid_type, invalid_default, invalid_table, unknown_column,
 // column_exists, column_in_primary_key, invalid_filter, invalid_order_by,

@@ -1,6 +1,10 @@
 package tables
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/selfdb/selfdb/platform/httpserver"
+)
 
 // TableSummary is one entry of GET /tables.
 type TableSummary struct {
@@ -56,7 +60,7 @@ type DataColumn struct {
 
 // DataPage is GET /{t}/data.
 type DataPage struct {
-	Data     json.RawMessage `json:"data"`
+	Data     json.RawMessage `json:"data" doc:"The rows: an array of objects (column → value)."`
 	Metadata DataMetadata    `json:"metadata"`
 }
 
@@ -139,4 +143,68 @@ type UpdateColumnIn struct {
 	NumericPrecision       *int            `json:"numeric_precision"`
 	NumericScale           *int            `json:"numeric_scale"`
 	ColumnDescription      *string         `json:"column_description"`
+}
+
+// The routes' answers. Fields are in name order, as the maps they replace
+// encoded them.
+
+// RowDeleted is DELETE /{t}/data/{id}'s answer.
+type RowDeleted struct {
+	DeletedData json.RawMessage `json:"deleted_data" doc:"The deleted row (column → value)."`
+	Message     string          `json:"message"`
+}
+
+// TableSQL is GET /{t}/sql's answer.
+type TableSQL struct {
+	SQL string `json:"sql" doc:"A CREATE TABLE statement that recreates the table."`
+}
+
+// Message is an answer that only confirms.
+type Message struct {
+	Message string `json:"message"`
+}
+
+// TableCreated is POST /tables' 201 for a new table, with its effective policy.
+type TableCreated struct {
+	Access      Policy     `json:"access"`
+	Columns     []ColumnIn `json:"columns"`
+	Created     bool       `json:"created" doc:"true"`
+	Message     string     `json:"message"`
+	Name        string     `json:"name"`
+	OwnerColumn *string    `json:"owner_column"`
+}
+
+// TableExisted is POST /tables' 201 for an existing table with if_not_exists.
+type TableExisted struct {
+	Created bool   `json:"created" doc:"false"`
+	Message string `json:"message"`
+	Name    string `json:"name"`
+}
+
+// ColumnAdded is POST /{t}/columns' answer.
+type ColumnAdded struct {
+	ColumnName string `json:"column_name"`
+	DataType   string `json:"data_type"`
+	Message    string `json:"message"`
+}
+
+// ColumnChanged is the answer of PUT and DELETE /{t}/columns/{c}.
+type ColumnChanged struct {
+	ColumnName string `json:"column_name"`
+	Message    string `json:"message"`
+}
+
+// TableUpdated is PUT /{t}'s answer: what changed.
+type TableUpdated struct {
+	Access      *Policy         `json:"access,omitempty" doc:"The effective policy, when it was set."`
+	Description *string         `json:"description,omitempty"`
+	Message     string          `json:"message"`
+	NewName     *string         `json:"new_name,omitempty"`
+	OldName     *string         `json:"old_name,omitempty"`
+	OwnerColumn json.RawMessage `json:"owner_column,omitempty" doc:"The owner column (a name or null), when the policy was set."`
+}
+
+// OpenAPISchema: a level is one of four names.
+func (Level) OpenAPISchema() httpserver.Schema {
+	return httpserver.Schema{Type: "string", Enum: []any{LevelPublic, LevelAuthenticated, LevelOwner, LevelSuperuser}}
 }

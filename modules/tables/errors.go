@@ -30,8 +30,6 @@ var (
 	ErrBadOrder = apperr.Invalid("invalid_order_by", "Invalid order_by")
 	// ErrBadSelect is an unparsable select.
 	ErrBadSelect = apperr.Invalid("invalid_select", "Invalid select")
-	// ErrBadValue is a row value that can't be sent to Postgres.
-	ErrBadValue = apperr.Invalid("invalid_value", "Invalid value")
 	// ErrEmptyBody is an update with nothing to change.
 	ErrEmptyBody = apperr.Invalid("empty_body", "No data provided")
 	// ErrRowNotFound is an update or delete that matched no row the caller may touch.

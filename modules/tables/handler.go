@@ -304,7 +304,7 @@ func (h *Handler) DeleteRow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Row with " + col + "='" + id + "' deleted successfully", "deleted_data": out})
+	return c.JSON(RowDeleted{Message: "Row with " + col + "='" + id + "' deleted successfully", DeletedData: out})
 }
 
 // CreateSQL is GET /tables/{t}/sql.
@@ -313,7 +313,7 @@ func (h *Handler) CreateSQL(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"sql": s})
+	return c.JSON(TableSQL{SQL: s})
 }
 
 // Drop is DELETE /tables/{t}.
@@ -322,7 +322,7 @@ func (h *Handler) Drop(c *fiber.Ctx) error {
 	if err := h.svc.Drop(c.UserContext(), name); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Table '" + name + "' deleted successfully"})
+	return c.JSON(Message{Message: "Table '" + name + "' deleted successfully"})
 }
 
 // Create is POST /tables.
@@ -336,10 +336,10 @@ func (h *Handler) Create(c *fiber.Ctx) error {
 		return err
 	}
 	if !created {
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' already exists", "created": false, "name": in.Name})
+		return c.Status(fiber.StatusCreated).JSON(TableExisted{Message: "Table '" + in.Name + "' already exists", Name: in.Name})
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"message": "Table '" + in.Name + "' created successfully",
-		"created": true, "name": in.Name, "columns": in.Columns, "access": pol, "owner_column": pol.OwnerColumn})
+	return c.Status(fiber.StatusCreated).JSON(TableCreated{Message: "Table '" + in.Name + "' created successfully",
+		Created: true, Name: in.Name, Columns: in.Columns, Access: pol, OwnerColumn: pol.OwnerColumn})
 }
 
 // AddColumn is POST /tables/{t}/columns.
@@ -352,7 +352,7 @@ func (h *Handler) AddColumn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Column '" + in.ColumnName + "' added successfully", "column_name": in.ColumnName, "data_type": typ})
+	return c.JSON(ColumnAdded{Message: "Column '" + in.ColumnName + "' added successfully", ColumnName: in.ColumnName, DataType: typ})
 }
 
 // UpdateColumn is PUT /tables/{t}/columns/{c}.
@@ -365,7 +365,7 @@ func (h *Handler) UpdateColumn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Column '" + name + "' updated successfully", "column_name": name})
+	return c.JSON(ColumnChanged{Message: "Column '" + name + "' updated successfully", ColumnName: name})
 }
 
 // DropColumn is DELETE /tables/{t}/columns/{c}.
@@ -374,7 +374,7 @@ func (h *Handler) DropColumn(c *fiber.Ctx) error {
 	if err := h.svc.DropColumn(c.UserContext(), pathParam(c, "table"), col); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"message": "Column '" + col + "' deleted successfully", "column_name": col})
+	return c.JSON(ColumnChanged{Message: "Column '" + col + "' deleted successfully", ColumnName: col})
 }
 
 // UpdateTable is PUT /tables/{t}.
@@ -388,17 +388,18 @@ func (h *Handler) UpdateTable(c *fiber.Ctx) error {
 		return err
 	}
 	if !res.Changed {
-		return c.JSON(fiber.Map{"message": "No changes were made to the table"})
+		return c.JSON(Message{Message: "No changes were made to the table"})
 	}
-	out := fiber.Map{"message": "Table updated successfully"}
+	out := TableUpdated{Message: "Table updated successfully", Description: res.Description}
 	if res.Renamed {
-		out["old_name"], out["new_name"] = res.OldName, res.NewName
-	}
-	if res.Description != nil {
-		out["description"] = *res.Description
+		out.OldName, out.NewName = &res.OldName, &res.NewName
 	}
 	if res.PolicySet {
-		out["access"], out["owner_column"] = res.Policy, res.Policy.OwnerColumn
+		owner, err := json.Marshal(res.Policy.OwnerColumn)
+		if err != nil {
+			return err
+		}
+		out.Access, out.OwnerColumn = &res.Policy, owner
 	}
 	return c.JSON(out)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/httpserver"
-	"github.com/selfdb/selfdb/platform/identity"
 )
 
 // SchemaTable is one table of GET /schema.
@@ -91,7 +90,10 @@ type SchemaRoutes struct {
 	repo *Repository
 }
 
-var _ httpserver.Routes = (*SchemaRoutes)(nil)
+var (
+	_ httpserver.Routes     = (*SchemaRoutes)(nil)
+	_ httpserver.Documented = (*SchemaRoutes)(nil)
+)
 
 // NewSchemaRoutes builds the schema routes.
 func NewSchemaRoutes(repo *Repository) *SchemaRoutes {
@@ -99,14 +101,21 @@ func NewSchemaRoutes(repo *Repository) *SchemaRoutes {
 }
 
 // Register adds GET /api/v1/schema and /api/v1/schema/visualization.
-func (s *SchemaRoutes) Register(app fiber.Router) {
-	g := app.Group("/api/v1/schema")
-	g.Get("", identity.RequireSuperuser, s.schema)
-	g.Get("/visualization", identity.RequireSuperuser, s.visualization)
+func (s *SchemaRoutes) Register(app fiber.Router) { httpserver.Mount(app, s.API()) }
+
+// API describes the routes of api.md §8.
+func (s *SchemaRoutes) API() httpserver.API {
+	return httpserver.API{Tag: "tables", Operations: []httpserver.Operation{
+		{Method: fiber.MethodGet, Path: "/api/v1/schema", Summary: "The user tables' schema", Access: httpserver.Superuser,
+			Responses: []httpserver.Response{httpserver.OK(SchemaOut{})}, Handlers: httpserver.H(s.schema)},
+		{Method: fiber.MethodGet, Path: "/api/v1/schema/visualization", Summary: "The schema as a graph", Access: httpserver.Superuser,
+			Description: "Nodes are tables, edges foreign keys (the admin UI's diagram).",
+			Responses:   []httpserver.Response{httpserver.OK(Visualization{})}, Handlers: httpserver.H(s.visualization)},
+	}}
 }
 
-// schemaColumn is the column shape of GET /schema (no is_primary_key).
-type schemaColumn struct {
+// schemaTableColumn is the column shape of GET /schema (no is_primary_key).
+type schemaTableColumn struct {
 	ColumnName        string  `json:"column_name"`
 	DataType          string  `json:"data_type"`
 	IsNullable        string  `json:"is_nullable"`
@@ -114,26 +123,61 @@ type schemaColumn struct {
 	ColumnDescription *string `json:"column_description"`
 }
 
+// SchemaOut is GET /schema's answer.
+type SchemaOut struct {
+	ForeignKeys []SchemaFK       `json:"foreign_keys"`
+	Tables      []SchemaTableOut `json:"tables"`
+}
+
+// SchemaTableOut is one table of GET /schema.
+type SchemaTableOut struct {
+	TableName        string              `json:"table_name"`
+	TableDescription *string             `json:"table_description"`
+	Columns          []schemaTableColumn `json:"columns"`
+	PrimaryKeys      []string            `json:"primary_keys"`
+}
+
+// Visualization is GET /schema/visualization's answer.
+type Visualization struct {
+	Edges []VisEdge `json:"edges"`
+	Nodes []VisNode `json:"nodes"`
+}
+
+// VisNode is a table of the diagram.
+type VisNode struct {
+	Columns     []SchemaColumn `json:"columns"`
+	Description *string        `json:"description"`
+	ID          string         `json:"id"`
+	Label       string         `json:"label"`
+	PrimaryKeys []string       `json:"primary_keys"`
+}
+
+// VisEdge is a foreign key of the diagram.
+type VisEdge struct {
+	ID           string `json:"id"`
+	Label        string `json:"label"`
+	Source       string `json:"source"`
+	SourceColumn string `json:"source_column"`
+	SourceHandle string `json:"source_handle"`
+	Target       string `json:"target"`
+	TargetColumn string `json:"target_column"`
+	TargetHandle string `json:"target_handle"`
+}
+
 func (s *SchemaRoutes) schema(c *fiber.Ctx) error {
 	tables, fks, err := s.repo.Schema(c.UserContext())
 	if err != nil {
 		return err
 	}
-	type table struct {
-		TableName        string         `json:"table_name"`
-		TableDescription *string        `json:"table_description"`
-		Columns          []schemaColumn `json:"columns"`
-		PrimaryKeys      []string       `json:"primary_keys"`
-	}
-	out := make([]table, len(tables))
+	out := make([]SchemaTableOut, len(tables))
 	for i, t := range tables {
-		cols := make([]schemaColumn, len(t.Columns))
+		cols := make([]schemaTableColumn, len(t.Columns))
 		for j, col := range t.Columns {
-			cols[j] = schemaColumn{col.ColumnName, col.DataType, col.IsNullable, col.ColumnDefault, col.ColumnDescription}
+			cols[j] = schemaTableColumn{col.ColumnName, col.DataType, col.IsNullable, col.ColumnDefault, col.ColumnDescription}
 		}
-		out[i] = table{t.TableName, t.TableDescription, cols, nonNil(t.PrimaryKeys)}
+		out[i] = SchemaTableOut{t.TableName, t.TableDescription, cols, nonNil(t.PrimaryKeys)}
 	}
-	return c.JSON(fiber.Map{"tables": out, "foreign_keys": fks})
+	return c.JSON(SchemaOut{Tables: out, ForeignKeys: fks})
 }
 
 func (s *SchemaRoutes) visualization(c *fiber.Ctx) error {
@@ -141,23 +185,23 @@ func (s *SchemaRoutes) visualization(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]fiber.Map, len(tables))
+	nodes := make([]VisNode, len(tables))
 	for i, t := range tables {
-		nodes[i] = fiber.Map{"id": t.TableName, "label": t.TableName, "description": t.TableDescription,
-			"columns": t.Columns, "primary_keys": nonNil(t.PrimaryKeys)}
+		nodes[i] = VisNode{ID: t.TableName, Label: t.TableName, Description: t.TableDescription,
+			Columns: t.Columns, PrimaryKeys: nonNil(t.PrimaryKeys)}
 	}
-	edges := make([]fiber.Map, len(fks))
+	edges := make([]VisEdge, len(fks))
 	for i, fk := range fks {
-		edges[i] = fiber.Map{
-			"id":            fk.TableName + "_" + fk.ColumnName + "_" + fk.ForeignTableName + "_" + fk.ForeignColumnName,
-			"source":        fk.TableName,
-			"target":        fk.ForeignTableName,
-			"source_column": fk.ColumnName,
-			"target_column": fk.ForeignColumnName,
-			"label":         fk.TableName + " → " + fk.ForeignTableName,
-			"source_handle": fk.TableName + "-" + fk.ColumnName + "-source",
-			"target_handle": fk.ForeignTableName + "-" + fk.ForeignColumnName + "-target",
+		edges[i] = VisEdge{
+			ID:           fk.TableName + "_" + fk.ColumnName + "_" + fk.ForeignTableName + "_" + fk.ForeignColumnName,
+			Source:       fk.TableName,
+			Target:       fk.ForeignTableName,
+			SourceColumn: fk.ColumnName,
+			TargetColumn: fk.ForeignColumnName,
+			Label:        fk.TableName + " → " + fk.ForeignTableName,
+			SourceHandle: fk.TableName + "-" + fk.ColumnName + "-source",
+			TargetHandle: fk.ForeignTableName + "-" + fk.ForeignColumnName + "-target",
 		}
 	}
-	return c.JSON(fiber.Map{"nodes": nodes, "edges": edges})
+	return c.JSON(Visualization{Nodes: nodes, Edges: edges})
 }

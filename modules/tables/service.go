@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/events"
 	"github.com/selfdb/selfdb/platform/identity"
 )
@@ -627,7 +628,7 @@ func (s *Service) UpdateTable(ctx context.Context, name string, in UpdateTableIn
 	if in.Description != nil {
 		l, ok := quoteLiteral(*in.Description)
 		if !ok {
-			return nil, ErrBadValue.WithMessage("Invalid table description")
+			return nil, db.ErrInvalidValue.WithMessage("Invalid table description")
 		}
 		stmts = append(stmts, "COMMENT ON TABLE "+qualified(res.NewName)+" IS "+l)
 		res.Description = in.Description

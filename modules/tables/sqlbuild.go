@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/identity"
 )
 
@@ -70,7 +71,7 @@ func allColumns(m *Meta) []*Column {
 func lit(value string, c *Column) (string, error) {
 	l, ok := typedLiteral(value, c.CastType)
 	if !ok {
-		return "", ErrBadValue.WithMessage("Invalid value for column '%s': NUL bytes are not allowed", c.Name)
+		return "", db.ErrInvalidValue.WithMessage("Invalid value for column '%s': NUL bytes are not allowed", c.Name)
 	}
 	return l, nil
 }
@@ -79,7 +80,7 @@ func lit(value string, c *Column) (string, error) {
 func textLiteral(value string) (string, error) {
 	l, ok := quoteLiteral(value)
 	if !ok {
-		return "", ErrBadValue.WithMessage("Invalid value: NUL bytes are not allowed")
+		return "", db.ErrInvalidValue.WithMessage("Invalid value: NUL bytes are not allowed")
 	}
 	return l, nil
 }
@@ -156,7 +157,7 @@ func where(conds []string) string {
 func valueText(raw json.RawMessage, c *Column) (text string, null bool, err error) {
 	raw = bytes.TrimSpace(raw)
 	bad := func(why string) error {
-		return ErrBadValue.WithMessage("Invalid value for column '%s' (%s): %s", c.Name, c.DataType, why)
+		return db.ErrInvalidValue.WithMessage("Invalid value for column '%s' (%s): %s", c.Name, c.DataType, why)
 	}
 	if len(raw) == 0 {
 		return "", false, bad("empty value")
@@ -261,7 +262,7 @@ func buildInsert(m *Meta, rows []map[string]json.RawMessage) (string, error) {
 	// RETURNING * of a table made through SQL without columns is a syntax
 	// error, not the caller's.
 	if len(m.Columns) == 0 {
-		return "", ErrBadValue.WithMessage("Table '%s' has no columns", m.Name)
+		return "", db.ErrInvalidValue.WithMessage("Table '%s' has no columns", m.Name)
 	}
 	set := map[string]bool{}
 	for _, r := range rows {

@@ -3,6 +3,8 @@ package users
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/selfdb/selfdb/platform/httpserver"
 )
 
 // optString is a JSON field that distinguishes absent, null and a value.
@@ -24,6 +26,11 @@ func (o *optString) UnmarshalJSON(b []byte) error {
 	}
 	o.Value = &s
 	return nil
+}
+
+// OpenAPISchema: on the wire the field is a string or null.
+func (optString) OpenAPISchema() httpserver.Schema {
+	return httpserver.Schema{Type: "string", Nullable: true}
 }
 
 // updateMe is PUT /users/me's body; is_superuser and is_active are not

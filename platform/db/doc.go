@@ -14,7 +14,7 @@
 // read_only_transaction, raised_exception, database_message_too_long (400);
 // insufficient_privilege (403); undefined_table (404);
 // database_unavailable, database_busy, lock_not_available (503);
-// statement_timeout, timeout (504); internal (500, logged).
+// statement_timeout (504); internal (500, logged, declared in apperr).
 //
 // Pools: the API's (APIPool, DB_MAX_OPEN_CONNS) bounds every statement by
 // DB_QUERY_TIMEOUT, on the server and on the socket; LongPool serves work

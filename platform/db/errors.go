@@ -104,6 +104,71 @@ func Err(err error) error {
 var errLockNotAvailable = apperr.Unavailable("lock_not_available", "The data is busy, try again shortly").
 	WithHeader("Retry-After", "1")
 
+// The errors Err maps SQLSTATEs to (design.md §3). Those caused by the
+// caller's data carry the server's message instead of the one here.
+var (
+	// ErrUniqueViolation answers Postgres' unique violation.
+	ErrUniqueViolation = apperr.Conflict("unique_violation", "A row with this value already exists")
+	// ErrForeignKeyViolation answers Postgres' foreign key violation.
+	ErrForeignKeyViolation = apperr.Conflict("foreign_key_violation", "The row references a row that does not exist, or is referenced by another")
+	// ErrNotNullViolation answers Postgres' not null violation.
+	ErrNotNullViolation = apperr.Invalid("not_null_violation", "A required value is missing")
+	// ErrCheckViolation answers Postgres' check violation.
+	ErrCheckViolation = apperr.Invalid("check_violation", "A value breaks a check constraint")
+	// ErrExclusionViolation answers Postgres' exclusion violation.
+	ErrExclusionViolation = apperr.Conflict("exclusion_violation", "The row conflicts with an existing row")
+	// ErrStatementTimeout answers Postgres' statement timeout.
+	ErrStatementTimeout = apperr.Timeout("statement_timeout", "The statement ran past its time limit")
+	// ErrSerializationFailure answers Postgres' serialization failure.
+	ErrSerializationFailure = apperr.Conflict("serialization_failure", "Concurrent update, retry the request")
+	// ErrUndefinedColumn answers Postgres' undefined column.
+	ErrUndefinedColumn = apperr.Invalid("undefined_column", "Unknown column")
+	// ErrUndefinedTable answers Postgres' undefined table.
+	ErrUndefinedTable = apperr.NotFound("undefined_table", "Unknown table")
+	// ErrUndefinedFunction answers Postgres' undefined function.
+	ErrUndefinedFunction = apperr.Invalid("undefined_function", "Unknown function")
+	// ErrUndefinedObject answers Postgres' undefined object.
+	ErrUndefinedObject = apperr.Invalid("undefined_object", "Unknown object")
+	// ErrDuplicateObject answers Postgres' duplicate object.
+	ErrDuplicateObject = apperr.Conflict("duplicate_object", "The object already exists")
+	// ErrDatatypeMismatch answers Postgres' datatype mismatch.
+	ErrDatatypeMismatch = apperr.Invalid("datatype_mismatch", "Mismatched data types")
+	// ErrInsufficientPrivilege answers Postgres' insufficient privilege.
+	ErrInsufficientPrivilege = apperr.Forbidden("insufficient_privilege", "Permission denied")
+	// ErrReadOnlyTransaction answers Postgres' read only transaction.
+	ErrReadOnlyTransaction = apperr.Invalid("read_only_transaction", "Cannot write in a read-only transaction")
+	// ErrRaisedException answers Postgres' raised exception.
+	ErrRaisedException = apperr.Invalid("raised_exception", "The database refused the data")
+	// ErrFeatureNotSupported answers Postgres' feature not supported.
+	ErrFeatureNotSupported = apperr.Invalid("feature_not_supported", "Not supported by the database")
+	// ErrCardinalityViolation answers Postgres' cardinality violation.
+	ErrCardinalityViolation = apperr.Invalid("cardinality_violation", "The statement affected a row more than once, or a subquery returned more than one row")
+	// ErrInvalidValue answers Postgres' invalid value.
+	ErrInvalidValue = apperr.Invalid("invalid_value", "Invalid value")
+	// ErrIntegrityViolation answers Postgres' integrity violation.
+	ErrIntegrityViolation = apperr.Conflict("integrity_violation", "The data breaks an integrity constraint")
+	// ErrHasDependents answers Postgres' has dependents.
+	ErrHasDependents = apperr.Conflict("has_dependents", "Other objects depend on it")
+	// ErrTransactionRollback answers Postgres' transaction rollback.
+	ErrTransactionRollback = apperr.Conflict("transaction_rollback", "The transaction was rolled back, retry the request")
+	// ErrInvalidStatement answers Postgres' invalid statement.
+	ErrInvalidStatement = apperr.Invalid("invalid_statement", "Invalid statement")
+	// ErrWithCheckOptionViolation answers Postgres' with check option violation.
+	ErrWithCheckOptionViolation = apperr.Invalid("with_check_option_violation", "The row is outside the view it was written through")
+	// ErrProgramLimitExceeded answers Postgres' program limit exceeded.
+	ErrProgramLimitExceeded = apperr.Invalid("program_limit_exceeded", "A database limit was exceeded")
+	// ErrObjectNotInPrerequisiteState answers Postgres' object not in prerequisite state.
+	ErrObjectNotInPrerequisiteState = apperr.Conflict("object_not_in_prerequisite_state", "The object is not in a state that allows this")
+)
+
+// serverSays is e with the server's message, when it has one.
+func serverSays(e *apperr.Error, msg string) *apperr.Error {
+	if msg == "" {
+		return e
+	}
+	return e.WithMessage("%s", msg)
+}
+
 // fromState maps a SQLSTATE: first the conditions with a code of their own,
 // then whole classes. Every class a caller's request can cause is a 4xx (a
 // 5xx makes SDKs retry, inserts included); the server's message is shown for
@@ -116,68 +181,68 @@ func fromState(state string, err error) error {
 	msg := Message(err)
 	switch state {
 	case "23505":
-		return apperr.Conflict("unique_violation", msg).Wrap(err)
+		return serverSays(ErrUniqueViolation, msg).Wrap(err)
 	case "23503", "23001": // 23001: a RESTRICT foreign key
-		return apperr.Conflict("foreign_key_violation", msg).Wrap(err)
+		return serverSays(ErrForeignKeyViolation, msg).Wrap(err)
 	case "23502":
-		return apperr.Invalid("not_null_violation", msg).Wrap(err)
+		return serverSays(ErrNotNullViolation, msg).Wrap(err)
 	case "23514":
-		return apperr.Invalid("check_violation", msg).Wrap(err)
+		return serverSays(ErrCheckViolation, msg).Wrap(err)
 	case "23P01":
-		return apperr.Conflict("exclusion_violation", msg).Wrap(err)
+		return serverSays(ErrExclusionViolation, msg).Wrap(err)
 	case "57014":
-		return apperr.Timeout("statement_timeout", "The statement ran past its time limit").Wrap(err)
+		return ErrStatementTimeout.Wrap(err)
 	case "40001", "40P01":
-		return apperr.Conflict("serialization_failure", "Concurrent update, retry the request").Wrap(err)
+		return ErrSerializationFailure.Wrap(err)
 	case "42703":
-		return apperr.Invalid("undefined_column", msg).Wrap(err)
+		return serverSays(ErrUndefinedColumn, msg).Wrap(err)
 	case "42P01":
-		return apperr.NotFound("undefined_table", msg).Wrap(err)
+		return serverSays(ErrUndefinedTable, msg).Wrap(err)
 	case "42883":
-		return apperr.Invalid("undefined_function", msg).Wrap(err)
+		return serverSays(ErrUndefinedFunction, msg).Wrap(err)
 	case "42704":
-		return apperr.Invalid("undefined_object", msg).Wrap(err)
+		return serverSays(ErrUndefinedObject, msg).Wrap(err)
 	case "42P07", "42701", "42710", "42P06", "42723", "42712":
-		return apperr.Conflict("duplicate_object", msg).Wrap(err)
+		return serverSays(ErrDuplicateObject, msg).Wrap(err)
 	case "42804", "42846", "42P18":
-		return apperr.Invalid("datatype_mismatch", msg).Wrap(err)
+		return serverSays(ErrDatatypeMismatch, msg).Wrap(err)
 	case "42501":
-		return apperr.Forbidden("insufficient_privilege", msg).Wrap(err)
+		return serverSays(ErrInsufficientPrivilege, msg).Wrap(err)
 	case "42601":
 		// Statements reaching here are built by SelfDB, with every value
 		// and identifier quoted (the SQL console reports its own errors):
 		// a syntax error is our bug.
 		return apperr.Internal(err)
 	case "25006":
-		return apperr.Invalid("read_only_transaction", msg).Wrap(err)
+		return serverSays(ErrReadOnlyTransaction, msg).Wrap(err)
 	case "55P03":
 		return errLockNotAvailable.Wrap(err)
 	case "P0001":
 		// RAISE EXCEPTION in a trigger or function: the table owner's own
 		// validation of the caller's data.
-		return apperr.Invalid("raised_exception", msg).Wrap(err)
+		return serverSays(ErrRaisedException, msg).Wrap(err)
 	}
 	switch state[:2] {
 	case "0A":
-		return apperr.Invalid("feature_not_supported", msg).Wrap(err)
+		return serverSays(ErrFeatureNotSupported, msg).Wrap(err)
 	case "21":
-		return apperr.Invalid("cardinality_violation", msg).Wrap(err)
+		return serverSays(ErrCardinalityViolation, msg).Wrap(err)
 	case "22":
-		return apperr.Invalid("invalid_value", msg).Wrap(err)
+		return serverSays(ErrInvalidValue, msg).Wrap(err)
 	case "23":
-		return apperr.Conflict("integrity_violation", msg).Wrap(err)
+		return serverSays(ErrIntegrityViolation, msg).Wrap(err)
 	case "2B":
-		return apperr.Conflict("has_dependents", msg).Wrap(err)
+		return serverSays(ErrHasDependents, msg).Wrap(err)
 	case "40":
-		return apperr.Conflict("transaction_rollback", msg).Wrap(err)
+		return serverSays(ErrTransactionRollback, msg).Wrap(err)
 	case "42":
-		return apperr.Invalid("invalid_statement", msg).Wrap(err)
+		return serverSays(ErrInvalidStatement, msg).Wrap(err)
 	case "44":
-		return apperr.Invalid("with_check_option_violation", msg).Wrap(err)
+		return serverSays(ErrWithCheckOptionViolation, msg).Wrap(err)
 	case "54":
-		return apperr.Invalid("program_limit_exceeded", msg).Wrap(err)
+		return serverSays(ErrProgramLimitExceeded, msg).Wrap(err)
 	case "55":
-		return apperr.Conflict("object_not_in_prerequisite_state", msg).Wrap(err)
+		return serverSays(ErrObjectNotInPrerequisiteState, msg).Wrap(err)
 	case "08", "53", "57":
 		// Connection trouble, exhausted resources (connections, memory,
 		// disk), shutdown or restart: the database, not the request.

@@ -35,4 +35,6 @@
 //
 // Retention: rows older than REALTIME_RETENTION are pruned by one instance
 // at a time; Since refuses to replay from before the pruned horizon.
+//
+// Error codes: since_too_old.
 package events

@@ -9,14 +9,10 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/zap"
 
-	"github.com/selfdb/selfdb/platform/apperr"
 	"github.com/selfdb/selfdb/platform/config"
 	"github.com/selfdb/selfdb/platform/db"
 	"github.com/selfdb/selfdb/platform/worker"
 )
-
-// ErrTooOld refuses a replay from before the pruned horizon.
-var ErrTooOld = apperr.Invalid("since_too_old", "The requested events are older than the retention window and were pruned")
 
 // Log reads and prunes selfdb.change_log.
 type Log struct {

@@ -14,4 +14,23 @@
 //
 // Public paths: a module's Public entries ending in "/" open every path
 // under them, other entries exactly that path.
+//
+// Routes and their documentation: a module lists its operations in one API
+// (Documented: method, path, summary, Access, parameters, body and response
+// DTO values, the errors it returns, handlers) and its Register mounts
+// exactly that list (Mount, which puts the guard Access names in front of
+// the handlers). The OpenAPI 3 document (openapi.go) is built at start from
+// the routes the app serves, described by those operations: schemas are
+// reflected from the DTO types and their json tags (schema.go; request
+// bodies accept unknown fields, additionalProperties: true), error statuses
+// and codes come from the declared errors plus the anon key, Access and
+// validation, and security from Access and the same public paths the
+// anon-key gate uses. A route registered outside an API is listed with
+// x-undocumented, which testkit.OpenAPIProblems reports. /docs (Swagger UI)
+// and /redoc load their assets from the binary (docsui/, under
+// /static/docs/), so they work without internet.
+//
+// Error codes: invalid_anon_key (401), not_found (404), method_not_allowed
+// (405), body_too_large (413), headers_too_large (431), bad_request (a
+// request Fiber could not parse), plus validation_failed and internal.
 package httpserver

@@ -25,13 +25,23 @@ var ErrBodyTooLarge = apperr.TooLarge("body_too_large", "Request body too large"
 // server's read buffer (ReadBufferSize in New).
 var ErrHeadersTooLarge = apperr.New(apperr.KindHeadersTooLarge, "headers_too_large", "Request header fields too large")
 
+// ErrNotFound is a path no route serves.
+var ErrNotFound = apperr.NotFound("not_found", "Not Found")
+
+// ErrMethodNotAllowed is a method the path's routes don't serve.
+var ErrMethodNotAllowed = apperr.New(apperr.KindMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+
+// ErrBadRequest is a request Fiber itself refused (unparsable); its status
+// and message are Fiber's.
+var ErrBadRequest = apperr.Invalid("bad_request", "Bad Request")
+
 // fiberErrors maps Fiber's own errors (routing, parsing) into the contract.
 func fromFiber(fe *fiber.Error) *apperr.Error {
 	switch fe.Code {
 	case http.StatusNotFound:
-		return apperr.NotFound("not_found", "Not Found")
+		return ErrNotFound
 	case http.StatusMethodNotAllowed:
-		return apperr.New(apperr.KindMethodNotAllowed, "method_not_allowed", "Method Not Allowed")
+		return ErrMethodNotAllowed
 	case http.StatusRequestEntityTooLarge:
 		return ErrBodyTooLarge
 	case http.StatusRequestHeaderFieldsTooLarge:
@@ -41,7 +51,9 @@ func fromFiber(fe *fiber.Error) *apperr.Error {
 		return apperr.Validation(apperr.Field("body", "", fe.Message, "value_error"))
 	}
 	if fe.Code >= 400 && fe.Code < 500 {
-		return apperr.New(kindOf(fe.Code), "bad_request", fe.Message)
+		e := ErrBadRequest.WithMessage("%s", fe.Message)
+		e.Kind = kindOf(fe.Code)
+		return e
 	}
 	return apperr.Internal(fe)
 }

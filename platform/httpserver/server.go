@@ -79,17 +79,27 @@ func New(p Params) (*fiber.App, error) {
 	app.Use(anonGate(p.Config.AnonKey, publicPrefixes))
 	app.Use(identity.Middleware(p.Resolver))
 
+	var metrics fiber.Handler
 	if p.Config.MetricsEnabled {
 		h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(p.Registry, promhttp.HandlerOpts{}))
-		app.Get("/metrics", func(c *fiber.Ctx) error {
+		metrics = func(c *fiber.Ctx) error {
 			h(c.Context())
 			return nil
-		})
+		}
+	}
+	var apis []API
+	for _, r := range p.Routes {
+		if d, ok := r.(Documented); ok {
+			apis = append(apis, d.API())
+		}
+	}
+	if err := checkAPIs(apis); err != nil {
+		return nil, err
 	}
 	for _, r := range p.Routes {
 		r.Register(app)
 	}
-	registerDocs(app, publicPrefixes)
+	registerDocs(app, apis, publicPrefixes, metrics)
 	if err := checkDuplicates(app); err != nil {
 		return nil, err
 	}

@@ -7,8 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-
-	"github.com/selfdb/selfdb/platform/apperr"
 )
 
 // Role is what a principal may do (api.md §0.3).
@@ -77,15 +75,6 @@ func (p *Principal) IsSuperuser() bool {
 
 // Is reports whether p is the user id.
 func (p *Principal) Is(id uuid.UUID) bool { return p.IsUser() && p.ID == id }
-
-// The shared refusals (api.md §0.3), declared once for every module.
-var (
-	// ErrNotAuthenticated is the 401 of routes that need a user.
-	ErrNotAuthenticated = apperr.Unauthenticated("not_authenticated",
-		"Authentication with user credentials required for this endpoint").WithHeader("WWW-Authenticate", "Bearer")
-	// ErrNotEnoughPrivileges is the 403 of routes that need a superuser.
-	ErrNotEnoughPrivileges = apperr.Forbidden("not_enough_privileges", "The user doesn't have enough privileges")
-)
 
 // Resolver turns an access token into its principal; modules/auth provides
 // it. It returns Anon (never an error) for a token that is not valid or whose
