@@ -222,11 +222,14 @@ func (d *deployment) opts() importpython.Options {
 	return importpython.Options{FromDB: d.dbURL, FromStorage: d.storage, FromFunctions: d.functions}
 }
 
-// start starts the Go server on the target.
+// start starts the Go server on the target. A request's database deadline
+// (DB_QUERY_TIMEOUT) covers a login's bcrypt check, and the Python
+// version's hashes cost 12: slow under -race on a busy machine, so the
+// deadline is generous here.
 func (tg *target) start(t *testing.T, kv ...string) *testkit.App {
 	t.Helper()
 	return testkit.Start(t, testkit.With(auth.Module, users.Module, buckets.Module, files.Module, tables.Module, sqlconsole.Module, functions.Module),
-		testkit.Env(append([]string{"DATABASE_URL", tg.dbURL, "STORAGE_PATH", tg.storage, "DENO_PATH", denoPath(t)}, kv...)...))
+		testkit.Env(append([]string{"DATABASE_URL", tg.dbURL, "STORAGE_PATH", tg.storage, "DENO_PATH", denoPath(t), "DB_QUERY_TIMEOUT", "60s"}, kv...)...))
 }
 
 // denoPath is the Deno the functions run on: DENO_PATH, else the copy
