@@ -161,7 +161,8 @@ func run(wsURL, dsn, anon, secret, mode, table string, n, rate int, d time.Durat
 	// Inserts at a fixed rate, spread over workers.
 	var inserted, failed atomic.Int64
 	stop := time.Now().Add(d)
-	const workers = 8
+	// Enough workers that one slow commit does not hold the rate back.
+	workers := max(8, rate/25)
 	per := max(rate/workers, 1)
 	var iw sync.WaitGroup
 	for w := range workers {
