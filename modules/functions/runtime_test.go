@@ -51,6 +51,15 @@ func TestRuntimeKilled(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the call in flight hung after the runtime was killed")
 	}
+	// The next call after the restart succeeds (calls while it restarts
+	// answer 503, which the in-flight case above covers).
+	deadline = time.Now().Add(30 * time.Second)
+	for e.rt.PID() == pid || !e.rt.Available() {
+		if time.Now().After(deadline) {
+			t.Fatal("the runtime did not restart within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	e.Get(t, "/api/v1/functions/invoke/"+fine, "").Expect(t, 200)
 	if got := e.rt.PID(); got == pid || got == 0 {
 		t.Fatalf("runtime pid %d after killing %d", got, pid)
