@@ -151,6 +151,13 @@ func wanted(e *events.Event) bool {
 // evaluated in memory: the table's read rule once per event, the owner
 // value once per event, then one comparison per subscriber.
 func (h *Hub) fanOut(ctx context.Context, e *events.Event) {
+	v := visibility{h: h, ctx: ctx, e: e}
+	// The table's rule may need Postgres (metadata dropped by a schema
+	// change): read it before taking the lock that subscribes wait on.
+	if e.UserTable() && h.followed(e.Table) {
+		v.ruleDone = true
+		v.rule, v.ruleErr = h.tables.ReadRule(ctx, e.Table)
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	defer h.position.Store(e.ID)
@@ -158,7 +165,6 @@ func (h *Hub) fanOut(ctx context.Context, e *events.Event) {
 	if len(subs) == 0 && (len(h.all) == 0 || !e.UserTable()) {
 		return
 	}
-	v := visibility{h: h, ctx: ctx, e: e}
 	frames := map[frameKey][]byte{}
 	deliver := func(s *sub) {
 		if !v.visible(s) {
@@ -189,6 +195,13 @@ func (h *Hub) fanOut(ctx context.Context, e *events.Event) {
 			deliver(s)
 		}
 	}
+}
+
+// followed reports whether any subscription may want a user table's events.
+func (h *Hub) followed(table string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byTable[table]) > 0 || len(h.all) > 0
 }
 
 type frameKey struct {
